@@ -1,0 +1,4 @@
+"""Neural-network building blocks."""
+from ngrad.nn import functional
+
+__all__ = ["functional"]

@@ -1,0 +1,175 @@
+"""Activations: sigmoid, tanh, relu, leaky_relu, elu, softplus, softmax, log_softmax.
+
+Each is written to stay finite for finite inputs of any magnitude: sigmoid
+and softplus go through ``exp(-|x|)``, softmax and log_softmax shift out the
+max, elu never evaluates ``exp`` of a large positive number.
+"""
+from __future__ import annotations
+
+from ngrad.backend import get_array_module
+from ngrad.function import Function
+from ngrad.ops._util import as_tensor
+
+
+def stable_sigmoid(x, xp):
+    """``1 / (1 + exp(-x))`` without overflow: both branches through ``e = exp(-|x|)``."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1, e) / (1 + e)
+
+
+class Sigmoid(Function):
+    def forward(ctx, x):
+        out = stable_sigmoid(x, get_array_module(x))
+        ctx.save_for_backward(out)
+        return out
+
+    def backward(ctx, g):
+        (s,) = ctx.saved_tensors
+        return g * s * (1 - s)
+
+
+class Tanh(Function):
+    def forward(ctx, x):
+        out = get_array_module(x).tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    def backward(ctx, g):
+        (t,) = ctx.saved_tensors
+        return g * (1 - t * t)
+
+
+class ReLU(Function):
+    name = "relu"
+
+    def forward(ctx, x):
+        out = get_array_module(x).maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (out > 0)
+
+
+class LeakyReLU(Function):
+    name = "leaky_relu"
+
+    def forward(ctx, x, negative_slope=0.01):
+        xp = get_array_module(x)
+        pos = x > 0
+        ctx.save_for_backward(pos)
+        ctx.slope = negative_slope
+        return xp.where(pos, x, x * negative_slope)
+
+    def backward(ctx, g):
+        (pos,) = ctx.saved_tensors
+        return get_array_module(g).where(pos, g, g * ctx.slope)
+
+
+class ELU(Function):
+    name = "elu"
+
+    def forward(ctx, x, alpha=1.0):
+        xp = get_array_module(x)
+        pos = x > 0
+        out = xp.where(pos, x, alpha * xp.expm1(xp.minimum(x, 0)))
+        ctx.save_for_backward(pos, out)
+        ctx.alpha = alpha
+        return out
+
+    def backward(ctx, g):
+        pos, out = ctx.saved_tensors
+        return get_array_module(g).where(pos, g, g * (out + ctx.alpha))
+
+
+class Softplus(Function):
+    """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``."""
+
+    def forward(ctx, x):
+        xp = get_array_module(x)
+        ctx.save_for_backward(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * stable_sigmoid(x, get_array_module(x))
+
+
+def softmax_array(x, axis, xp):
+    """Softmax of an array along ``axis`` with the max shifted out."""
+    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax_array(x, axis, xp):
+    """Log-softmax of an array along ``axis`` via log-sum-exp."""
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+
+
+class Softmax(Function):
+    def forward(ctx, x, axis=-1):
+        out = softmax_array(x, axis, get_array_module(x))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    def backward(ctx, g):
+        (s,) = ctx.saved_tensors
+        return s * (g - (g * s).sum(axis=ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    name = "log_softmax"
+
+    def forward(ctx, x, axis=-1):
+        out = log_softmax_array(x, axis, get_array_module(x))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        xp = get_array_module(g)
+        return g - xp.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
+
+
+# ----------------------------------------------------------- functional API
+def sigmoid(x):
+    """Logistic sigmoid ``1 / (1 + exp(-x))``, stable for large ``|x|``."""
+    return Sigmoid.apply(as_tensor(x))
+
+
+def tanh(x):
+    return Tanh.apply(as_tensor(x))
+
+
+def relu(x):
+    """``max(x, 0)``; gradient 0 at 0 (as PyTorch)."""
+    return ReLU.apply(as_tensor(x))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """``x`` for ``x > 0``, else ``negative_slope * x``."""
+    return LeakyReLU.apply(as_tensor(x), negative_slope=negative_slope)
+
+
+def elu(x, alpha=1.0):
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    return ELU.apply(as_tensor(x), alpha=alpha)
+
+
+def softplus(x):
+    """``log(1 + exp(x))``, stable for large ``|x|``."""
+    return Softplus.apply(as_tensor(x))
+
+
+def softmax(x, axis=-1):
+    """``exp(x) / sum(exp(x))`` along ``axis``."""
+    return Softmax.apply(as_tensor(x), axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    """``log(softmax(x))`` along ``axis``, via log-sum-exp."""
+    return LogSoftmax.apply(as_tensor(x), axis=axis)
