@@ -1,0 +1,1 @@
+"""Data: datasets, batching, splits and preprocessing."""

@@ -1,0 +1,1 @@
+"""Op specs, one module per op family; each defines ``SPECS``, a list of ``OpSpec``."""
