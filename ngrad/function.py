@@ -115,21 +115,42 @@ class Function:
         Keyword arguments are passed to ``forward`` as non-differentiable
         parameters (axis, shape, ...). Returns a :class:`~ngrad.Tensor`.
         """
-        ctx = cls.__new__(cls)
-        Tensor_ = Tensor
-        needs = tuple(isinstance(x, Tensor_) and x.requires_grad for x in inputs)
+        # The hot path of every op: kept flat, with no generator or helper calls.
+        ctx = _new(cls)
+        needs = []
+        arrays = []
+        wants_grad = False
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                r = x.requires_grad
+                needs.append(r)
+                wants_grad = wants_grad or r
+            else:
+                arrays.append(x)
+                needs.append(False)
         ctx.needs_input_grad = needs
-        arrays = [x.data if isinstance(x, Tensor_) else x for x in inputs]
         try:
-            out = cls.forward(ctx, *arrays, **params)
+            out = cls.forward(ctx, *arrays, **params) if params else cls.forward(ctx, *arrays)
         except ShapeError:
             raise
         except ValueError as e:
             raise _shape_error(cls, inputs, e) from e
-        if _grad_enabled and True in needs:
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        t._retain = False
+        if wants_grad and _grad_enabled:
             ctx._inputs = inputs
-            return _wrap(out, True, ctx)
-        return _wrap(out, False, None)
+            t.requires_grad = True
+            t._ctx = ctx
+        else:
+            t.requires_grad = False
+            t._ctx = None
+        return t
+
+
+_new = object.__new__
 
 
 def _op_name(cls) -> str:
@@ -164,16 +185,19 @@ def _topological_order(root):
             stack.pop()
             order.append(t)
             continue
-        inputs = ctx.__dict__.get("_inputs")
-        if inputs is None:
-            raise RuntimeError(_FREED)
+        try:
+            inputs = ctx._inputs
+        except AttributeError:
+            raise RuntimeError(_FREED) from None
         needs = ctx.needs_input_grad
-        while i < len(inputs) and (not needs[i] or id(inputs[i]) in visited):
+        n = len(inputs)
+        while i < n and (not needs[i] or id(inputs[i]) in visited):
             i += 1
-        if i < len(inputs):
+        if i < n:
             stack[-1] = (t, i + 1)
-            visited.add(id(inputs[i]))
-            stack.append((inputs[i], 0))
+            x = inputs[i]
+            visited.add(id(x))
+            stack.append((x, 0))
         else:
             stack.pop()
             order.append(t)
@@ -195,20 +219,21 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
         if g is None:
             continue
         ctx = t._ctx
-        if ctx is None or t._retain:
-            _store_grad(t, g, handed_out)
         if ctx is None:
+            _store_grad(t, g, handed_out)
             continue
+        if t._retain:
+            _store_grad(t, g, handed_out)
         in_grads = type(ctx).backward(ctx, g)
         if type(in_grads) is not tuple:
-            in_grads = (in_grads,) if not isinstance(in_grads, list) else tuple(in_grads)
-        inputs, needs = ctx._inputs, ctx.needs_input_grad
+            in_grads = tuple(in_grads) if isinstance(in_grads, list) else (in_grads,)
+        inputs = ctx._inputs
         if len(in_grads) != len(inputs):
             raise RuntimeError(
                 f"{_op_name(type(ctx))}.backward returned {len(in_grads)} gradients "
                 f"for {len(inputs)} inputs"
             )
-        for x, gx, need in zip(inputs, in_grads, needs):
+        for x, gx, need in zip(inputs, in_grads, ctx.needs_input_grad):
             if not need or gx is None:
                 continue
             xd = x.data
@@ -216,12 +241,11 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
                 gx = _unbroadcast(gx, xd.shape, ctx)
             if gx.dtype != xd.dtype:
                 gx = gx.astype(xd.dtype)
-            prev = grads.get(id(x))
-            grads[id(x)] = gx if prev is None else prev + gx
+            key = id(x)
+            prev = grads.get(key)
+            grads[key] = gx if prev is None else prev + gx
         if not retain_graph:
-            needs_keep = ctx.needs_input_grad
-            ctx.__dict__.clear()
-            ctx.needs_input_grad = needs_keep
+            ctx.__dict__.clear()  # frees saved arrays; a second backward raises _FREED
 
 
 def _store_grad(t, g, handed_out):

@@ -194,40 +194,40 @@ class Tensor:
 
     # ---------------------------------------------------------- operators
     def __add__(self, other):
-        return _ew.Add.apply(self, _operand(other, self))
+        return _add(self, other if isinstance(other, Tensor) else _operand(other, self))
 
     def __radd__(self, other):
-        return _ew.Add.apply(_operand(other, self), self)
+        return _add(_operand(other, self), self)
 
     def __sub__(self, other):
-        return _ew.Sub.apply(self, _operand(other, self))
+        return _sub(self, other if isinstance(other, Tensor) else _operand(other, self))
 
     def __rsub__(self, other):
-        return _ew.Sub.apply(_operand(other, self), self)
+        return _sub(_operand(other, self), self)
 
     def __mul__(self, other):
-        return _ew.Mul.apply(self, _operand(other, self))
+        return _mul(self, other if isinstance(other, Tensor) else _operand(other, self))
 
     def __rmul__(self, other):
-        return _ew.Mul.apply(_operand(other, self), self)
+        return _mul(_operand(other, self), self)
 
     def __truediv__(self, other):
-        return _ew.Div.apply(self, _operand(other, self))
+        return _div(self, other if isinstance(other, Tensor) else _operand(other, self))
 
     def __rtruediv__(self, other):
-        return _ew.Div.apply(_operand(other, self), self)
+        return _div(_operand(other, self), self)
 
     def __pow__(self, other):
-        return _ew.Pow.apply(self, _operand(other, self))
+        return _pow(self, other if isinstance(other, Tensor) else _operand(other, self))
 
     def __rpow__(self, other):
-        return _ew.Pow.apply(_operand(other, self), self)
+        return _pow(_operand(other, self), self)
 
     def __matmul__(self, other):
-        return _la.matmul(self, _operand(other, self))
+        return _matmul(self, other if isinstance(other, Tensor) else _operand(other, self))
 
     def __rmatmul__(self, other):
-        return _la.matmul(_operand(other, self), self)
+        return _matmul(_operand(other, self), self)
 
     def __neg__(self):
         return _ew.Neg.apply(self)
@@ -455,3 +455,7 @@ from ngrad.ops import index as _ix  # noqa: E402
 from ngrad.ops import linalg as _la  # noqa: E402
 from ngrad.ops import reduce as _red  # noqa: E402
 from ngrad.ops import shape as _sh  # noqa: E402
+
+# Bound op entry points for the operators' hot path.
+_add, _sub, _mul, _div, _pow = _ew.Add.apply, _ew.Sub.apply, _ew.Mul.apply, _ew.Div.apply, _ew.Pow.apply
+_matmul = _la.MatMul.apply
