@@ -1,0 +1,202 @@
+"""Containers: ``Sequential`` (a pipeline), ``ModuleList`` and ``ModuleDict`` (registered collections)."""
+from __future__ import annotations
+
+from ngrad.nn.config import from_config, to_config
+from ngrad.nn.module import Module
+
+
+class Sequential(Module):
+    """Layers applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    Layers are named ``"0"``, ``"1"``, ... (or by the keys of a dict passed
+    alone). Indexable (an int gives a layer, a slice a new ``Sequential``
+    sharing the layers), ``len``, iterable, and ``append`` adds a layer.
+
+    >>> from ngrad import nn
+    >>> model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    >>> len(model), model[0]
+    (3, Linear(in_features=784, out_features=256, bias=True))
+    """
+
+    def __init__(self, *layers):
+        super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], dict):
+            for name, layer in layers[0].items():
+                self.add_module(name, layer)
+        else:
+            for i, layer in enumerate(layers):
+                self.add_module(str(i), layer)
+
+    def forward(self, x):
+        for layer in self._modules.values():
+            x = layer(x)
+        return x
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(dict(list(self._modules.items())[index]))
+        return list(self._modules.values())[_index(index, len(self), "Sequential")]
+
+    def __setitem__(self, index, layer):
+        name = list(self._modules)[_index(index, len(self), "Sequential")]
+        self.add_module(name, layer)
+
+    def __delitem__(self, index):
+        names = list(self._modules)
+        del names[index]
+        kept = [self._modules[n] for n in names]
+        for n in list(self._modules):
+            delattr(self, n)
+        for i, layer in enumerate(kept):
+            self.add_module(str(i), layer)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, layer: Module) -> Sequential:
+        """Add ``layer`` at the end; returns ``self``."""
+        self.add_module(str(len(self)), layer)
+        return self
+
+    def extend(self, layers) -> Sequential:
+        for layer in layers:
+            self.append(layer)
+        return self
+
+    def get_config(self) -> dict:
+        return {"layers": _configs(self._modules)}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Sequential:
+        layers = _rebuild(config["layers"])
+        return cls(layers) if isinstance(layers, dict) else cls(*layers)
+
+
+class ModuleList(Module):
+    """A list of modules, registered so their parameters are found.
+
+    Use it (not a plain ``list``) for a variable number of layers built in a loop.
+    Not callable itself: the owner's ``forward`` iterates it.
+    """
+
+    def __init__(self, modules=()):
+        super().__init__()
+        self.extend(modules)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(list(self._modules.values())[index])
+        return self._modules[str(_index(index, len(self), "ModuleList"))]
+
+    def __setitem__(self, index, module):
+        self.add_module(str(_index(index, len(self), "ModuleList")), module)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> ModuleList:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules) -> ModuleList:
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        items = list(self._modules.values())
+        items.insert(index, module)
+        for n in list(self._modules):
+            delattr(self, n)
+        self.extend(items)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleList is not callable; iterate it in the owner's forward()")
+
+    def get_config(self) -> dict:
+        return {"modules": [to_config(m) for m in self._modules.values()]}
+
+    @classmethod
+    def from_config(cls, config: dict) -> ModuleList:
+        return cls([from_config(c) for c in config["modules"]])
+
+
+class ModuleDict(Module):
+    """A dict of modules by name, registered so their parameters are found; keeps insertion order."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def update(self, modules) -> None:
+        for key, m in (modules.items() if isinstance(modules, dict) else modules):
+            self.add_module(key, m)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleDict is not callable; index it in the owner's forward()")
+
+    def get_config(self) -> dict:
+        return {"modules": {k: to_config(m) for k, m in self._modules.items()}}
+
+    @classmethod
+    def from_config(cls, config: dict) -> ModuleDict:
+        return cls({k: from_config(c) for k, c in config["modules"].items()})
+
+
+def _index(index, n, owner):
+    if not isinstance(index, int):
+        raise TypeError(f"{owner} indices must be integers or slices, got {type(index).__name__}")
+    if not -n <= index < n:
+        raise IndexError(f"{owner} index {index} is out of range for {n} layers")
+    return index % n
+
+
+def _configs(modules: dict) -> list:
+    """Layer configs; names are kept only where they are not the default ``"0"``, ``"1"``, ..."""
+    out = []
+    for i, (name, m) in enumerate(modules.items()):
+        cfg = to_config(m)
+        if name != str(i):
+            cfg["name"] = name
+        out.append(cfg)
+    return out
+
+
+def _rebuild(layers: list):
+    if any("name" in c for c in layers):
+        return {c.get("name", str(i)): from_config(c) for i, c in enumerate(layers)}
+    return [from_config(c) for c in layers]

@@ -1,0 +1,44 @@
+"""The dense layer's affine map ``y = x @ W.T + b`` as one fused op.
+
+One graph node instead of three (transpose, matmul, add): the forward is one
+matrix product and one in-place add, the backward three products at most.
+``W`` is shaped (out_features, in_features), as the course's ``W`` and PyTorch.
+"""
+from __future__ import annotations
+
+from ngrad.errors import ShapeError
+from ngrad.function import Function
+from ngrad.ops._util import as_tensor
+
+
+class Linear(Function):
+    """``x @ W.T + b``.
+
+    Shapes: x (*, in), W (out, in), b (out,) or None -> (*, out).
+    """
+
+    name = "linear"
+
+    def forward(ctx, x, W, b=None):
+        if x.ndim == 0 or W.ndim != 2 or x.shape[-1] != W.shape[1]:
+            raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape {W.shape} "
+                             f"(expected (*, {W.shape[1] if W.ndim == 2 else '?'}))")
+        ctx.save_for_backward(x, W)
+        out = x @ W.T  # (*, out)
+        if b is not None:
+            out += b
+        return out
+
+    def backward(ctx, g):
+        x, W = ctx.saved_tensors
+        need_x, need_W, need_b = ctx.needs_input_grad
+        gx = g @ W if need_x else None  # (*, in)
+        g2 = g.reshape(-1, g.shape[-1])  # (N, out)
+        gW = g2.T @ x.reshape(-1, x.shape[-1]) if need_W else None  # (out, in)
+        gb = g2.sum(axis=0) if need_b else None  # (out,)
+        return gx, gW, gb
+
+
+def linear(x, W, b=None):
+    """``x @ W.T + b`` (PyTorch's ``F.linear``): W shaped (out, in), b (out,) or None."""
+    return Linear.apply(as_tensor(x), as_tensor(W), None if b is None else as_tensor(b))
