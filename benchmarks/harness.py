@@ -1,0 +1,82 @@
+"""Timing and memory helpers used inside the per-framework processes."""
+from __future__ import annotations
+
+import gc
+import math
+import resource
+import time
+
+
+class Pending(Exception):
+    """This framework's side of a workload does not exist yet (shown as "pending")."""
+
+
+class Timing:
+    """How long to warm up and how many timed blocks to take."""
+
+    def __init__(self, warmup_s: float, warmup_min: int, block_s: float, blocks: int):
+        self.warmup_s = warmup_s
+        self.warmup_min = warmup_min
+        self.block_s = block_s
+        self.blocks = blocks
+
+    @classmethod
+    def full(cls):
+        return cls(warmup_s=0.3, warmup_min=2, block_s=0.25, blocks=7)
+
+    @classmethod
+    def quick(cls):
+        return cls(warmup_s=0.0, warmup_min=1, block_s=0.0, blocks=2)
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+def time_step(step, timing: Timing) -> dict:
+    """Warm ``step`` up, then time ``timing.blocks`` blocks of repeated calls.
+
+    A block repeats ``step`` enough times to last at least ``block_s`` seconds
+    (judged from the warm-up). Returns the repetitions per block and the
+    seconds per call of every block.
+    """
+    n = 0
+    t0 = time.perf_counter()
+    while n < timing.warmup_min or time.perf_counter() - t0 < timing.warmup_s:
+        step()
+        n += 1
+    per_call = (time.perf_counter() - t0) / n
+    reps = max(1, math.ceil(timing.block_s / per_call)) if timing.block_s > 0 and per_call > 0 else 1
+    blocks = []
+    for _ in range(timing.blocks):
+        t = time.perf_counter()
+        for _ in range(reps):
+            step()
+        blocks.append((time.perf_counter() - t) / reps)
+    gc.collect()
+    return {"reps": reps, "warmup_calls": n, "block_s_per_call": blocks}
+
+
+def tracemalloc_peak_mib(step, calls: int = 3) -> float:
+    """Peak of the allocations traced while ``step`` runs ``calls`` times, MiB.
+
+    NumPy reports its data buffers to tracemalloc (PyTorch does not), so this
+    is the working set of a NumPy-based step: arrays alive at the same moment.
+    Taken after the timed blocks so tracing never slows them.
+    """
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        for _ in range(calls):
+            step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size (``ru_maxrss``; KiB on Linux), MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

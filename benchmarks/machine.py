@@ -1,0 +1,93 @@
+"""The machine a result came from: CPU, cores, memory, load, library versions, BLAS."""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+
+def _cpuinfo() -> dict:
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if ":" not in line:
+                    if info:
+                        break  # first processor block is enough
+                    continue
+                k, v = (s.strip() for s in line.split(":", 1))
+                info.setdefault(k, v)
+    except OSError:
+        pass
+    return info
+
+
+def _mem_total_gib():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return None
+
+
+def loadavg():
+    """The 1, 5 and 15 minute load averages, or None where unknown."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _blas() -> str:
+    import numpy
+
+    try:
+        cfg = numpy.show_config(mode="dicts")
+        blas = cfg["Build Dependencies"]["blas"]
+        text = f"{blas.get('name')} {blas.get('version')}"
+        conf = blas.get("openblas configuration")
+        return f"{text} ({conf})" if conf else text
+    except Exception:  # older NumPy: no dict mode
+        return "unknown"
+
+
+def _torch_version():
+    """torch's version from its metadata, without importing it (the parent never imports torch)."""
+    try:
+        from importlib.metadata import version
+
+        return version("torch")
+    except Exception:
+        return None
+
+
+def describe(threads: int) -> dict:
+    import numpy
+
+    cpu = _cpuinfo()
+    flags = cpu.get("flags", "").split()
+    return {
+        "cpu": cpu.get("model name", platform.processor() or "unknown"),
+        "cpu_family_model": f"family {cpu.get('cpu family', '?')} model {cpu.get('model', '?')}",
+        "cpu_mhz": cpu.get("cpu MHz"),
+        "simd": " ".join(x for x in ("avx2", "fma", "avx512f") if x in flags) or "unknown",
+        "cores": os.cpu_count(),
+        "memory_gib": _mem_total_gib(),
+        "os": platform.platform(),
+        "python": sys.version.split()[0],
+        "numpy": numpy.__version__,
+        "blas": _blas(),
+        "torch": _torch_version(),
+        "threads": threads,
+    }
+
+
+def summary_line(m: dict) -> str:
+    return (
+        f"{m['cpu']} ({m['cpu_family_model']}, {m['simd']}), {m['cores']} cores, {m['memory_gib']} GiB; "
+        f"Python {m['python']}, NumPy {m['numpy']} ({m['blas']}), "
+        f"PyTorch {m['torch'] or 'not installed'}; threads {m['threads']}"
+    )

@@ -1,0 +1,353 @@
+"""``python -m benchmarks``: run every workload in ngrad, PyTorch and the NumPy reference.
+
+Method
+------
+- Each framework runs in its own subprocess (peak memory is per framework,
+  thread pools never share a process), with ``OPENBLAS_NUM_THREADS``,
+  ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` set to ``--threads`` and
+  ``torch.set_num_threads(--threads)``.
+- Rounds alternate the order: ngrad, PyTorch, NumPy; then PyTorch, NumPy,
+  ngrad; ... Each process warms every case up, then times blocks of repeated
+  calls (>= 0.25 s each, 7 blocks; ``--quick``: 1 call, 2 blocks).
+- Per case and framework: the median of the per-round medians, and the
+  min / max over all blocks. Ratios ngrad/PyTorch and ngrad/NumPy are
+  paired: taken inside each round (same moment, same machine state), then the
+  median and range over the rounds.
+- Memory: the peak RSS of each process (``ru_maxrss``, includes the import)
+  and, for the NumPy-based processes, the tracemalloc peak of a few steps
+  taken after timing.
+- The load average is recorded before, during and after the run, and each
+  process's CPU time over wall time: a 1-thread process that got much less
+  than one core was waiting for the CPU and its figures are suspect.
+
+Results go to ``benchmarks/results/latest.md`` and ``latest.json`` (or
+``--out``). ``--check`` instead compares the loss trajectories of the
+training workloads over a few steps, the same initial weights in each side.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchmarks import machine
+from benchmarks.report import render_check, render_markdown
+from benchmarks.workloads import NAMES, load
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FRAMEWORKS = ("ngrad", "torch", "numpy")
+DEFAULT_OUT = os.path.join(REPO, "benchmarks", "results")
+CHECK_RTOL = 1e-3
+
+
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def child_env(threads: int) -> dict:
+    env = dict(os.environ)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def run_process(cmd, env) -> dict:
+    """Run ``cmd`` to completion; wall time, CPU time and peak RSS from ``wait4``."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate()  # communicate() reaps the process; resource use from RUSAGE_CHILDREN below
+    wall = time.perf_counter() - t0
+    return {"rc": p.returncode, "wall_s": wall, "stdout": out, "stderr": err}
+
+
+def run_timed_process(cmd, env) -> dict:
+    """Like :func:`run_process` but reaps with ``os.wait4`` for this child's own CPU time and peak RSS."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    return {
+        "rc": p.returncode,
+        "wall_s": wall,
+        "cpu_s": ru.ru_utime + ru.ru_stime,
+        "maxrss_mib": ru.ru_maxrss / 1024,
+        "stderr": err,
+    }
+
+
+def run_child(framework, names, args, check_steps=0) -> dict:
+    """One framework process over ``names``; returns its parsed result (errors recorded, not raised)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "result.json")
+        cmd = [sys.executable, "-m", "benchmarks.child", "--framework", framework,
+               "--workloads", ",".join(names), "--threads", str(args.threads), "--result", path]
+        if args.quick:
+            cmd.append("--quick")
+        if check_steps:
+            cmd += ["--check", str(check_steps)]
+        proc = run_timed_process(cmd, child_env(args.threads))
+        if proc["rc"] == 0 and os.path.exists(path):
+            with open(path) as f:
+                res = json.load(f)
+        else:
+            note = f"process failed (exit {proc['rc']}): {proc['stderr'].strip()[-600:]}"
+            res = {"framework": framework, "versions": {},
+                   "workloads": {n: {"status": "error", "note": note, "cases": {}} for n in names}}
+    res["process"] = {k: proc[k] for k in ("wall_s", "cpu_s", "maxrss_mib")}
+    res["process"]["cpu_share"] = proc["cpu_s"] / max(proc["wall_s"], 1e-9) / args.threads
+    res["process"]["load1"] = (machine.loadavg() or [None])[0]
+    return res
+
+
+# --------------------------------------------------------------------------- statistics
+def _median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def summarize_case(case, per_round):
+    """Statistics of one case. ``per_round[fw]`` is a list (one per round) of block lists or None."""
+    out = {"frameworks": {}, "ratios": {}}
+    round_medians = {}
+    for fw, rounds in per_round.items():
+        blocks = [b for b in rounds if b]
+        if not blocks:
+            continue
+        rm = [_median(b) if b else None for b in rounds]
+        round_medians[fw] = rm
+        flat = [x for b in blocks for x in b]
+        med = _median([x for x in rm if x is not None])
+        out["frameworks"][fw] = {
+            "median_s": med,
+            "min_s": min(flat),
+            "max_s": max(flat),
+            "round_medians_s": rm,
+            "blocks": len(flat),
+        }
+    for other in ("torch", "numpy"):
+        if "ngrad" in round_medians and other in round_medians:
+            pairs = [a / b for a, b in zip(round_medians["ngrad"], round_medians[other]) if a and b]
+            if pairs:
+                out["ratios"][f"ngrad/{other}"] = {"median": _median(pairs), "min": min(pairs), "max": max(pairs),
+                                                   "per_round": pairs}
+    if case.get("unit") == "us/op" and "ngrad" in round_medians and "numpy" in round_medians:
+        ops = case["ops"]
+        d = [(a - b) / ops * 1e6 for a, b in zip(round_medians["ngrad"], round_medians["numpy"]) if a and b]
+        if d:
+            out["ngrad_minus_numpy_us_per_op"] = {"median": _median(d), "min": min(d), "max": max(d)}
+    return out
+
+
+def collect(workload_results, mod, quick, frameworks):
+    """Turn the per-round child entries of one workload into its JSON record."""
+    rec = {"title": mod.TITLE, "description": " ".join(mod.DESCRIPTION.split()), "frameworks": {}, "cases": []}
+    for fw in FRAMEWORKS:
+        entries = workload_results.get(fw, [])
+        st = {"status": "not run"}
+        if fw not in frameworks:
+            st = {"status": "skipped", "note": frameworks_note(fw)}
+        elif entries:
+            statuses = [e["status"] for e in entries if e]
+            bad = [e for e in entries if e and e["status"] != "ok"]
+            st = {"status": "ok" if not bad else bad[0]["status"]}
+            if bad:
+                st["note"] = bad[0].get("note", "")
+            rss = [e["peak_rss_mib"] for e in entries if e and e.get("status") == "ok" and "peak_rss_mib" in e]
+            tm = [e["tracemalloc_mib"] for e in entries if e and "tracemalloc_mib" in e]
+            if rss:
+                st["peak_rss_mib"] = max(rss)
+            if tm:
+                st["tracemalloc_mib"] = max(tm)
+            st["rounds"] = len(statuses)
+        rec["frameworks"][fw] = st
+    for case in mod.cases(quick):
+        per_round = {}
+        for fw in FRAMEWORKS:
+            entries = workload_results.get(fw, [])
+            per_round[fw] = [
+                (e["cases"].get(case["id"], {}).get("block_s_per_call") if e and e["status"] == "ok" else None)
+                for e in entries
+            ]
+        rec["cases"].append({**case, **summarize_case(case, per_round)})
+    return rec
+
+
+_SKIP_NOTES = {}
+
+
+def frameworks_note(fw):
+    return _SKIP_NOTES.get(fw, "not selected")
+
+
+# --------------------------------------------------------------------------- startup
+STARTUP = (("python -c pass", "pass"), ("import numpy", "import numpy"),
+           ("import ngrad", "import ngrad"), ("import torch", "import torch"))
+
+
+def measure_startup(args, have_torch) -> dict:
+    cmds = [c for c in STARTUP if c[0] != "import torch" or (have_torch and not args.quick)]
+    warm, runs = (0, 1) if args.quick else (2, 10)
+    env = child_env(args.threads)
+    samples = {label: [] for label, _ in cmds}
+    for _ in range(warm):
+        for _, code in cmds:
+            run_timed_process([sys.executable, "-c", code], env)
+    for r in range(runs):
+        k = r % len(cmds)
+        for label, code in cmds[k:] + cmds[:k]:
+            samples[label].append(run_timed_process([sys.executable, "-c", code], env))
+    out = {"runs": runs, "warmups": warm, "commands": {}}
+    for label, procs in samples.items():
+        ok = [p for p in procs if p["rc"] == 0]
+        if not ok:
+            out["commands"][label] = {"status": "error", "note": procs[0]["stderr"][-300:] if procs else ""}
+            continue
+        walls = [p["wall_s"] for p in ok]
+        out["commands"][label] = {"status": "ok", "median_s": _median(walls), "min_s": min(walls),
+                                  "max_s": max(walls), "peak_rss_mib": max(p["maxrss_mib"] for p in ok)}
+        base = samples.get("import numpy")
+        if label != "import numpy" and base and len(base) == len(procs):
+            pairs = [p["wall_s"] / b["wall_s"] for p, b in zip(procs, base)]
+            out["commands"][label]["vs_numpy"] = {"median": _median(pairs), "min": min(pairs), "max": max(pairs)}
+    if "import torch" not in samples:
+        out["commands"]["import torch"] = {"status": "skipped",
+                                           "note": "not measured in --quick" if have_torch else "torch not installed"}
+    return out
+
+
+# --------------------------------------------------------------------------- main
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny repeats and shapes, one round: checks the harness")
+    p.add_argument("--threads", type=int, choices=(1, 2), default=1,
+                   help="BLAS/OpenMP/torch threads in every process (default 1: the stable ratios)")
+    p.add_argument("--rounds", type=int, default=None, help="rounds of alternating order (default 3; --quick 1)")
+    p.add_argument("--only", default=None,
+                   help=f"comma-separated workloads (of {', '.join(NAMES)}, startup); default all")
+    p.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated subset of ngrad,torch,numpy")
+    p.add_argument("--out", default=DEFAULT_OUT, help="folder for latest.md / latest.json (default benchmarks/results)")
+    p.add_argument("--check", action="store_true",
+                   help="compare loss trajectories of ngrad, PyTorch and the NumPy reference instead of timing")
+    p.add_argument("--check-steps", type=int, default=5)
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    return p.parse_args(argv)
+
+
+def _log(args, msg):
+    if not args.quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    rounds = args.rounds or (1 if args.quick else 3)
+    selected = NAMES if not args.only else tuple(n.strip() for n in args.only.split(",") if n.strip())
+    do_startup = not args.only or "startup" in selected
+    selected = tuple(n for n in selected if n != "startup")
+    for n in selected:
+        load(n)  # unknown names fail here
+    have_torch = torch_available()
+    frameworks = [f for f in args.frameworks.split(",") if f]
+    for f in frameworks:
+        if f not in FRAMEWORKS:
+            raise SystemExit(f"unknown framework {f!r}")
+    if "torch" in frameworks and not have_torch:
+        frameworks.remove("torch")
+        _SKIP_NOTES["torch"] = "torch not installed (pip install torch==2.13.0)"
+    os.makedirs(args.out, exist_ok=True)
+    meta = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "mode": "quick" if args.quick else "full",
+        "rounds": rounds,
+        "machine": machine.describe(args.threads),
+        "load_before": machine.loadavg(),
+        "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    if args.check:
+        return run_check(args, selected, frameworks, meta)
+
+    # quick: one process per framework and round for all workloads; full: one per workload.
+    groups = [list(selected)] if args.quick else [[n] for n in selected]
+    raw = {n: {fw: [] for fw in frameworks} for n in selected}
+    procs = []
+    for gi, group in enumerate(groups):
+        for r in range(rounds):
+            k = r % len(frameworks) if frameworks else 0
+            order = frameworks[k:] + frameworks[:k]
+            for fw in order:
+                todo = [n for n in group if not any(e and e["status"] == "pending" for e in raw[n][fw])]
+                if not todo:
+                    for n in group:
+                        raw[n][fw].append(None)
+                    continue
+                _log(args, f"[round {r + 1}/{rounds}] {fw:6s} {','.join(todo)}")
+                res = run_child(fw, todo, args)
+                procs.append({"framework": fw, "workloads": todo, "round": r, **res["process"]})
+                meta.setdefault("versions", {})[fw] = res.get("versions", {})
+                for n in group:
+                    e = res["workloads"].get(n)
+                    raw[n][fw].append(e)
+                    if e and e["status"] == "error":
+                        _log(args, f"  error in {fw}/{n}: {e.get('note', '')[:300]}")
+    results = {"meta": meta, "workloads": {}}
+    for n in selected:
+        results["workloads"][n] = collect(raw[n], load(n), args.quick, frameworks)
+    if do_startup:
+        _log(args, "startup: import times")
+        results["startup"] = measure_startup(args, have_torch)
+    meta["load_after"] = machine.loadavg()
+    loads = [p["load1"] for p in procs if p.get("load1") is not None]
+    meta["load1_max_during"] = max(loads) if loads else None
+    meta["processes"] = procs
+    write_results(results, args.out, "latest")
+    print(render_markdown(results))
+    return 1 if any_error(results) else 0
+
+
+def any_error(results) -> bool:
+    return any(st.get("status") == "error" for w in results["workloads"].values() for st in w["frameworks"].values())
+
+
+def write_results(results, out, stem):
+    with open(os.path.join(out, f"{stem}.json"), "w") as f:
+        json.dump(results, f, indent=1, default=float)
+        f.write("\n")
+    md = render_markdown(results) if stem == "latest" else render_check(results)
+    with open(os.path.join(out, f"{stem}.md"), "w") as f:
+        f.write(md)
+
+
+def run_check(args, selected, frameworks, meta) -> int:
+    """Loss trajectories over ``--check-steps`` steps per framework; agreement with PyTorch (or NumPy)."""
+    names = [n for n in selected if hasattr(load(n), "check")]
+    res = {"meta": {**meta, "steps": args.check_steps, "rtol": CHECK_RTOL}, "workloads": {}}
+    for n in names:
+        rec = res["workloads"][n] = {"title": load(n).TITLE, "frameworks": {}}
+        for fw in frameworks:
+            _log(args, f"check {fw:6s} {n}")
+            e = run_child(fw, [n], args, check_steps=args.check_steps)["workloads"][n]
+            rec["frameworks"][fw] = {k: e[k] for k in ("status", "note", "losses") if k in e}
+        ref_fw = "torch" if rec["frameworks"].get("torch", {}).get("losses") else "numpy"
+        ref = rec["frameworks"].get(ref_fw, {}).get("losses")
+        rec["reference"] = ref_fw
+        for fw, st in rec["frameworks"].items():
+            if fw == ref_fw or not st.get("losses") or not ref:
+                continue
+            rel = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(st["losses"], ref))
+            st["max_rel_diff"] = rel
+            st["agrees"] = rel <= CHECK_RTOL
+    write_results(res, args.out, "check")
+    print(render_check(res))
+    bad = [(n, fw) for n, w in res["workloads"].items() for fw, st in w["frameworks"].items()
+           if st.get("agrees") is False or st.get("status") == "error"]
+    return 1 if bad else 0
