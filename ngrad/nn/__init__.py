@@ -1,5 +1,6 @@
 """Neural-network building blocks: ``Module``, ``Parameter``, layers, containers,
-initializers (``ngrad.nn.init``), loss modules, regularization and ``summary``.
+initializers (``ngrad.nn.init``), loss modules, L2 regularization, gradient
+clipping (``ngrad.nn.utils``) and a Keras-style ``summary``.
 
 >>> import ngrad
 >>> from ngrad import nn
@@ -7,19 +8,36 @@ initializers (``ngrad.nn.init``), loss modules, regularization and ``summary``.
 >>> model(ngrad.randn(2, 4)).shape
 (2, 1)
 """
-from ngrad.nn import functional, init
+from ngrad.nn import functional, init, utils
 from ngrad.nn.config import from_config, get_layer_class, register_layer, to_config
 from ngrad.nn.containers import ModuleDict, ModuleList, Sequential
 from ngrad.nn.hooks import RemovableHandle, register_module_forward_hook
 from ngrad.nn.layers.activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from ngrad.nn.layers.dropout import Dropout
 from ngrad.nn.layers.linear import Linear
+from ngrad.nn.layers.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
+from ngrad.nn.layers.normalization import BatchNorm1d, LayerNorm
 from ngrad.nn.layers.shape import Flatten, Identity
 from ngrad.nn.module import IncompatibleKeys, Module
 from ngrad.nn.parameter import Parameter
+from ngrad.nn.regularization import l2_penalty
+from ngrad.nn.summary import summary
+from ngrad.nn.utils import clip_grad_norm_, clip_grad_value_
 
 __all__ = [
-    "ELU", "Flatten", "Identity", "IncompatibleKeys", "LeakyReLU", "Linear", "LogSoftmax", "Module", "ModuleDict", "ModuleList",
-    "Parameter", "ReLU", "RemovableHandle", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh",
-    "from_config", "functional", "get_layer_class", "init", "register_layer", "register_module_forward_hook",
-    "to_config",
+    # base
+    "Module", "Parameter", "IncompatibleKeys", "RemovableHandle", "register_module_forward_hook",
+    # containers
+    "Sequential", "ModuleList", "ModuleDict",
+    # layers
+    "Linear", "Dropout", "BatchNorm1d", "LayerNorm", "Flatten", "Identity",
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "Softplus",
+    # losses
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "L1Loss",
+    # configs
+    "to_config", "from_config", "get_layer_class", "register_layer",
+    # tools
+    "summary", "l2_penalty", "clip_grad_norm_", "clip_grad_value_",
+    # sub-modules
+    "functional", "init", "utils",
 ]
