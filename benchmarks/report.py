@@ -137,7 +137,7 @@ def _memory_table(res):
     lines = [
         "## Peak memory (MiB)",
         "",
-        "Peak RSS of each process (includes the framework's import; the largest over rounds); in brackets the "
+        "Peak RSS of each process (VmHWM; includes the framework's import; the largest over rounds); in brackets the "
         "tracemalloc peak of a few steps after timing (the NumPy arrays alive at once; PyTorch's allocations are "
         "not traced)."
         + (" In `--quick` one process per framework ran every workload, so the RSS column is cumulative."
@@ -178,7 +178,7 @@ def _startup_table(su):
             lines.append(f"| `{label}` | {c.get('status')}: {c.get('note', '')} | | |")
             continue
         lines.append(
-            f"| `{label}` | {c['median_s']:.3f} [{c['min_s']:.3f}–{c['max_s']:.3f}] | {c['peak_rss_mib']:.0f} | "
+            f"| `{label}` | {c['median_s']:.3f} [{c['min_s']:.3f}–{c['max_s']:.3f}] | {_fmt(c.get('peak_rss_mib'))} | "
             f"{_ratio(c.get('vs_numpy'))} |"
         )
     return lines + [""]

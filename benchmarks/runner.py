@@ -13,7 +13,7 @@ Method
   min / max over all blocks. Ratios ngrad/PyTorch and ngrad/NumPy are
   paired: taken inside each round (same moment, same machine state), then the
   median and range over the rounds.
-- Memory: the peak RSS of each process (``ru_maxrss``, includes the import)
+- Memory: the peak RSS of each process (``VmHWM``, includes the import)
   and, for the NumPy-based processes, the tracemalloc peak of a few steps
   taken after timing.
 - The load average is recorded before, during and after the run, and each
@@ -59,30 +59,32 @@ def child_env(threads: int) -> dict:
     return env
 
 
-def run_process(cmd, env) -> dict:
-    """Run ``cmd`` to completion; wall time, CPU time and peak RSS from ``wait4``."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = p.communicate()  # communicate() reaps the process; resource use from RUSAGE_CHILDREN below
-    wall = time.perf_counter() - t0
-    return {"rc": p.returncode, "wall_s": wall, "stdout": out, "stderr": err}
+def run_timed_process(cmd, env, capture_stdout=False) -> dict:
+    """Run ``cmd`` to completion; wall time, and its own CPU time from ``os.wait4``.
 
-
-def run_timed_process(cmd, env) -> dict:
-    """Like :func:`run_process` but reaps with ``os.wait4`` for this child's own CPU time and peak RSS."""
+    (``ru_maxrss`` from ``wait4`` is not used for memory: on Linux it includes
+    this process's size at the fork; the children report their own ``VmHWM``.)
+    """
+    out_f = tempfile.TemporaryFile() if capture_stdout else subprocess.DEVNULL
+    err_f = tempfile.TemporaryFile()
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out_f, stderr=err_f)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
+
+    def read(f):
+        f.seek(0)
+        text = f.read().decode(errors="replace")
+        f.close()
+        return text
+
     return {
         "rc": p.returncode,
         "wall_s": wall,
         "cpu_s": ru.ru_utime + ru.ru_stime,
-        "maxrss_mib": ru.ru_maxrss / 1024,
-        "stderr": err,
+        "stdout": read(out_f) if capture_stdout else "",
+        "stderr": read(err_f),
     }
 
 
@@ -104,7 +106,7 @@ def run_child(framework, names, args, check_steps=0) -> dict:
             note = f"process failed (exit {proc['rc']}): {proc['stderr'].strip()[-600:]}"
             res = {"framework": framework, "versions": {},
                    "workloads": {n: {"status": "error", "note": note, "cases": {}} for n in names}}
-    res["process"] = {k: proc[k] for k in ("wall_s", "cpu_s", "maxrss_mib")}
+    res["process"] = {k: proc[k] for k in ("wall_s", "cpu_s")}
     res["process"]["cpu_share"] = proc["cpu_s"] / max(proc["wall_s"], 1e-9) / args.threads
     res["process"]["load1"] = (machine.loadavg() or [None])[0]
     return res
@@ -192,6 +194,12 @@ def frameworks_note(fw):
 # --------------------------------------------------------------------------- startup
 STARTUP = (("python -c pass", "pass"), ("import numpy", "import numpy"),
            ("import ngrad", "import ngrad"), ("import torch", "import torch"))
+# appended to each startup command: print the process's peak RSS (KiB) without importing anything
+_HWM = "\nprint(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+
+
+def _startup_code(code):
+    return code + _HWM if os.path.exists("/proc/self/status") else code
 
 
 def measure_startup(args, have_torch) -> dict:
@@ -201,11 +209,12 @@ def measure_startup(args, have_torch) -> dict:
     samples = {label: [] for label, _ in cmds}
     for _ in range(warm):
         for _, code in cmds:
-            run_timed_process([sys.executable, "-c", code], env)
+            run_timed_process([sys.executable, "-c", _startup_code(code)], env, capture_stdout=True)
     for r in range(runs):
         k = r % len(cmds)
         for label, code in cmds[k:] + cmds[:k]:
-            samples[label].append(run_timed_process([sys.executable, "-c", code], env))
+            samples[label].append(
+                run_timed_process([sys.executable, "-c", _startup_code(code)], env, capture_stdout=True))
     out = {"runs": runs, "warmups": warm, "commands": {}}
     for label, procs in samples.items():
         ok = [p for p in procs if p["rc"] == 0]
@@ -213,8 +222,9 @@ def measure_startup(args, have_torch) -> dict:
             out["commands"][label] = {"status": "error", "note": procs[0]["stderr"][-300:] if procs else ""}
             continue
         walls = [p["wall_s"] for p in ok]
+        rss = [int(p["stdout"].split()[-1]) / 1024 for p in ok if p["stdout"].strip()]
         out["commands"][label] = {"status": "ok", "median_s": _median(walls), "min_s": min(walls),
-                                  "max_s": max(walls), "peak_rss_mib": max(p["maxrss_mib"] for p in ok)}
+                                  "max_s": max(walls), "peak_rss_mib": max(rss) if rss else None}
         base = samples.get("import numpy")
         if label != "import numpy" and base and len(base) == len(procs):
             pairs = [p["wall_s"] / b["wall_s"] for p, b in zip(procs, base)]

@@ -122,11 +122,10 @@ def _ngrad():
     for i in range(3):
         W, b = params[2 * i], params[2 * i + 1]
         lin = Linear(*W.shape)
-        weight = W if tuple(lin.weight.shape) == W.shape else W.T
-        if tuple(lin.weight.shape) != weight.shape:
-            raise RuntimeError(f"unexpected ngrad.nn.Linear weight shape {lin.weight.shape}")
+        if tuple(lin.weight.shape) != W.T.shape:
+            raise RuntimeError(f"ngrad.nn.Linear weight is {lin.weight.shape}, expected (out, in) = {W.T.shape}")
         with ngrad.no_grad():
-            lin.weight.data[...] = weight
+            lin.weight.data[...] = W.T
             lin.bias.data[...] = b
         layers.append(lin)
     l1, l2, l3 = layers
