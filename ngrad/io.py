@@ -47,6 +47,7 @@ import numpy
 __all__ = [
     "CorruptFileError",
     "atomic_write",
+    "file_format",
     "load",
     "load_checkpoint",
     "load_model",
@@ -134,9 +135,9 @@ def save_tensors(tensors: dict, path, metadata: dict | None = None) -> None:
     The suffix picks the format: ``.safetensors`` or ``.npz``. Arrays may be
     NumPy/CuPy arrays or Tensors; they are stored as C-contiguous NumPy arrays.
     """
-    fmt = _format_for(path)
+    fmt = file_format(path)
     arrays = {str(k): _to_numpy(v, k, path) for k, v in tensors.items()}
-    meta_json = json.dumps(metadata or {}, sort_keys=True, allow_nan=False)
+    meta_json = json.dumps(metadata or {}, sort_keys=True)
     digest = _digest(arrays, meta_json)
     if fmt == "safetensors":
         data = _safetensors_module(path).save(arrays, metadata={_META_KEY: meta_json, _DIGEST_KEY: digest})
@@ -176,7 +177,8 @@ def load_tensors(path) -> tuple[dict, dict]:
     return arrays, _parse_meta(meta_json, path)
 
 
-def _format_for(path) -> str:
+def file_format(path) -> str:
+    """``"safetensors"`` or ``"npz"`` from the suffix of ``path``; ``ValueError`` otherwise."""
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     if suffix not in _FORMATS:
         raise ValueError(

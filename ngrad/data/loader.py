@@ -121,8 +121,9 @@ class DataLoader:
         Seeds the loader's own generator (``numpy.random.default_rng(seed)``).
     rng : numpy.random.Generator, optional
         Use this generator instead (``seed`` and ``rng`` are exclusive). With
-        neither, a generator is seeded from ngrad's library generator, so
-        ``ngrad.manual_seed`` makes the order repeatable.
+        neither, a shuffling loader seeds its generator from ngrad's library
+        generator, so ``ngrad.manual_seed`` makes the order repeatable (a
+        loader that does not shuffle draws nothing).
     drop_last : bool
         Skip the last batch when it holds fewer than ``batch_size`` examples.
 
@@ -141,7 +142,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.rng = _make_rng(seed, rng)
+        self.rng = None if not shuffle and seed is None and rng is None else _make_rng(seed, rng)
         self.epoch = 0  # completed passes
         self.batch = 0  # batches yielded in the current pass
         self._epoch_rng_state = None  # generator state before this pass drew its order
@@ -194,7 +195,7 @@ class DataLoader:
             "num_samples": self.num_samples,
             "batch_size": self.batch_size,
             "shuffle": self.shuffle,
-            "rng_state": self._epoch_rng_state if mid_epoch else self.rng.bit_generator.state,
+            "rng_state": self._epoch_rng_state if mid_epoch else _rng_state(self.rng),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -209,7 +210,8 @@ class DataLoader:
                     f"DataLoader.load_state_dict: the saved loader had {key}={state[key]!r}, "
                     f"this one has {getattr(self, key)!r}"
                 )
-        self.rng.bit_generator.state = state["rng_state"]
+        if state["rng_state"] is not None and self.rng is not None:
+            self.rng.bit_generator.state = state["rng_state"]
         self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
         self._epoch_rng_state = None
         self._resume_order = None
@@ -219,6 +221,10 @@ class DataLoader:
                 self._epoch_rng_state = self.rng.bit_generator.state
                 order = self.rng.permutation(self.num_samples)
             self._resume_order = (order, self.batch)
+
+
+def _rng_state(rng):
+    return None if rng is None else rng.bit_generator.state
 
 
 def _make_rng(seed, rng) -> numpy.random.Generator:
