@@ -7,13 +7,31 @@ _classes: dict = {}
 def register(cls, name: str | None = None):
     """Register ``cls`` under ``name`` (default: its class name) and its qualified name.
 
-    Every ``Module`` subclass is registered when it is defined; a later class of
-    the same short name takes that name over (its qualified
-    ``"package.module.Class"`` name stays unique). Usable as a decorator.
+    Every ``Module`` subclass is registered when it is defined. A later class of
+    the same short name takes that name over (a class redefined in a notebook),
+    except the names of ngrad's own layers: a user's ``Linear`` is registered
+    under its qualified ``"package.module.Linear"`` name only, and
+    :func:`to_config` writes that name for it. Usable as a decorator.
     """
-    _classes[name or cls.__name__] = cls
-    _classes[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    short = name or cls.__name__
+    current = _classes.get(short)
+    if current is None or name is not None or not _is_builtin(current) or _is_builtin(cls):
+        _classes[short] = cls
+    _classes[_qualified(cls)] = cls
     return cls
+
+
+def _qualified(cls) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _is_builtin(cls) -> bool:
+    return cls.__module__.startswith("ngrad.")
+
+
+def class_name(cls) -> str:
+    """The name :func:`to_config` writes for ``cls``: the short name unless another class holds it."""
+    return cls.__name__ if _classes.get(cls.__name__) is cls else _qualified(cls)
 
 
 def get_layer_class(name: str):
@@ -32,7 +50,7 @@ register_layer = register
 
 def to_config(module) -> dict:
     """``{"class": class name, "config": module.get_config()}``: a module's architecture as JSON data."""
-    return {"class": type(module).__name__, "config": module.get_config()}
+    return {"class": class_name(type(module)), "config": module.get_config()}
 
 
 def from_config(config: dict):

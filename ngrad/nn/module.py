@@ -105,11 +105,13 @@ class Module:
             own[name] = value  # a re-assigned name keeps its place
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} (Parameter or None expected)")
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
+                                f"(Parameter or None expected)")
             params[name] = None
         elif modules is not None and name in modules:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} (Module or None expected)")
+                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} "
+                                f"(Module or None expected)")
             modules[name] = None
         elif buffers is not None and name in buffers:
             if value is not None and not isinstance(value, Tensor):
@@ -168,7 +170,7 @@ class Module:
             raise KeyError(f"attribute {name!r} already exists in {type(self).__name__}")
 
     # ---------------------------------------------------------- iteration
-    def named_modules(self, prefix: str = "", remove_duplicate: bool = True, memo=None):
+    def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
         """Yield ``(qualified_name, module)`` for this module (name ``prefix``) and all below it."""
         if memo is None:
             memo = set()
@@ -179,7 +181,7 @@ class Module:
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, remove_duplicate, memo)
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
     def modules(self):
         """This module and every module below it, each once."""
@@ -200,7 +202,7 @@ class Module:
 
     def _named_members(self, attr, prefix, recurse, remove_duplicate=True):
         seen = set()
-        mods = self.named_modules(prefix, remove_duplicate) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for mod_name, mod in mods:
             for name, t in getattr(mod, attr).items():
                 if t is None or (remove_duplicate and id(t) in seen):

@@ -83,3 +83,15 @@ def test_helpful_errors():
         NeedsArgs(3).get_config()
     with pytest.raises(ValueError, match="expected"):
         nn.from_config(["Linear"])
+
+
+def test_a_user_class_cannot_hijack_a_builtin_name():
+    class Linear(nn.Module):  # noqa: F811 - a user's own "Linear"
+        def forward(self, x):
+            return x
+
+    assert nn.get_layer_class("Linear") is nn.Linear
+    cfg = nn.to_config(Linear())
+    assert cfg["class"].endswith("test_a_user_class_cannot_hijack_a_builtin_name.<locals>.Linear")
+    assert type(nn.from_config(cfg)) is Linear
+    assert type(nn.from_config(nn.to_config(nn.Linear(2, 2)))) is nn.Linear

@@ -40,7 +40,8 @@ def dropout(x, p=0.5, training=True, rng=None, mask=None, keep_prob=None):
     p, keep_prob : float
         Drop probability (PyTorch) or keep probability (the course); give one.
     rng : None, int, numpy Generator or RandomState
-        Where the mask comes from (default: the library generator).
+        Where the mask comes from (default: the library generator). An int
+        seed gives the same mask on every call.
     mask : array of bool, shape of ``x``, optional
         Use this keep-mask instead of drawing one (tests, course reproductions).
     """
@@ -49,8 +50,10 @@ def dropout(x, p=0.5, training=True, rng=None, mask=None, keep_prob=None):
     if not training or (keep == 1.0 and mask is None):
         return x
     if mask is None:
-        mask = resolve_rng(None).random(x.shape) < keep if rng is None else _generator(rng).random(x.shape) < keep
-    scale = get_array_module(x.data).asarray(mask, dtype=x.dtype) * (x.dtype.type(1.0 / keep) if keep else 0)  # (*,) 0 or 1/keep
+        gen = resolve_rng(None) if rng is None else _generator(rng)
+        mask = gen.random(x.shape) < keep  # (*,) True = keep
+    inv_keep = x.dtype.type(1.0 / keep) if keep else 0
+    scale = get_array_module(x.data).asarray(mask, dtype=x.dtype) * inv_keep  # (*,) 0 or 1 / keep_prob
     return Mul.apply(x, scale)
 
 
