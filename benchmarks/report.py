@@ -168,7 +168,9 @@ def _startup_table(su):
         "## Startup",
         "",
         f"Whole process `python -c '<command>'`, wall time: median of {su['runs']} run(s) after {su['warmups']} "
-        "warm-up(s) [min–max]; ratio to `import numpy` paired run by run.",
+        "warm-up(s) [min–max]; ratio to `import numpy` paired run by run. Bytecode cache on (a temporary "
+        "`PYTHONPYCACHEPREFIX` filled by the warm-ups), except the row that says otherwise: there ngrad's "
+        "sources are compiled at every start, as under `PYTHONDONTWRITEBYTECODE=1`.",
         "",
         "| command | wall s | peak RSS MiB | vs import numpy |",
         "|---|---|---|---|",

@@ -192,8 +192,13 @@ def frameworks_note(fw):
 
 
 # --------------------------------------------------------------------------- startup
-STARTUP = (("python -c pass", "pass"), ("import numpy", "import numpy"),
-           ("import ngrad", "import ngrad"), ("import torch", "import torch"))
+# (label, code, bytecode cache): with the cache, ``.pyc`` files go to a temporary
+# PYTHONPYCACHEPREFIX filled by the warm-ups (what an installed package or a used
+# checkout has); without it, ngrad's sources are compiled at every start
+# (PYTHONDONTWRITEBYTECODE=1 and no prefix: NumPy and PyTorch keep their installed .pyc).
+STARTUP = (("python -c pass", "pass", True), ("import numpy", "import numpy", True),
+           ("import ngrad", "import ngrad", True), ("import torch", "import torch", True),
+           ("import ngrad (no bytecode cache)", "import ngrad", False))
 # appended to each startup command: print the process's peak RSS (KiB) without importing anything
 _HWM = "\nprint(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
 
@@ -204,18 +209,29 @@ def _startup_code(code):
 
 def measure_startup(args, have_torch) -> dict:
     cmds = [c for c in STARTUP if c[0] != "import torch" or (have_torch and not args.quick)]
-    warm, runs = (0, 1) if args.quick else (2, 10)
-    env = child_env(args.threads)
-    samples = {label: [] for label, _ in cmds}
-    for _ in range(warm):
-        for _, code in cmds:
-            run_timed_process([sys.executable, "-c", _startup_code(code)], env, capture_stdout=True)
-    for r in range(runs):
-        k = r % len(cmds)
-        for label, code in cmds[k:] + cmds[:k]:
-            samples[label].append(
-                run_timed_process([sys.executable, "-c", _startup_code(code)], env, capture_stdout=True))
+    warm, runs = (1, 1) if args.quick else (2, 10)
+    with tempfile.TemporaryDirectory() as pyc:
+        cached = child_env(args.threads)
+        cached.pop("PYTHONDONTWRITEBYTECODE", None)
+        cached["PYTHONPYCACHEPREFIX"] = pyc
+        uncached = child_env(args.threads)
+        uncached.pop("PYTHONPYCACHEPREFIX", None)
+        uncached["PYTHONDONTWRITEBYTECODE"] = "1"
+
+        def once(code, cache):
+            cmd = [sys.executable, "-c", _startup_code(code)]
+            return run_timed_process(cmd, cached if cache else uncached, capture_stdout=True)
+
+        samples = {label: [] for label, _, _ in cmds}
+        for _ in range(warm):
+            for _, code, cache in cmds:
+                once(code, cache)
+        for r in range(runs):
+            k = r % len(cmds)
+            for label, code, cache in cmds[k:] + cmds[:k]:
+                samples[label].append(once(code, cache))
     out = {"runs": runs, "warmups": warm, "commands": {}}
+    base = samples.get("import numpy")
     for label, procs in samples.items():
         ok = [p for p in procs if p["rc"] == 0]
         if not ok:
@@ -223,12 +239,11 @@ def measure_startup(args, have_torch) -> dict:
             continue
         walls = [p["wall_s"] for p in ok]
         rss = [int(p["stdout"].split()[-1]) / 1024 for p in ok if p["stdout"].strip()]
-        out["commands"][label] = {"status": "ok", "median_s": _median(walls), "min_s": min(walls),
-                                  "max_s": max(walls), "peak_rss_mib": max(rss) if rss else None}
-        base = samples.get("import numpy")
+        rec = out["commands"][label] = {"status": "ok", "median_s": _median(walls), "min_s": min(walls),
+                                        "max_s": max(walls), "peak_rss_mib": max(rss) if rss else None}
         if label != "import numpy" and base and len(base) == len(procs):
             pairs = [p["wall_s"] / b["wall_s"] for p, b in zip(procs, base)]
-            out["commands"][label]["vs_numpy"] = {"median": _median(pairs), "min": min(pairs), "max": max(pairs)}
+            rec["vs_numpy"] = {"median": _median(pairs), "min": min(pairs), "max": max(pairs)}
     if "import torch" not in samples:
         out["commands"]["import torch"] = {"status": "skipped",
                                            "note": "not measured in --quick" if have_torch else "torch not installed"}

@@ -58,3 +58,12 @@ def test_markdown_lists_every_workload(quick_run):
     for name in NAMES:
         assert load(name).TITLE in md
     assert "## Startup" in md and "## Peak memory" in md
+
+
+def test_ngrad_bench_finds_the_checkout_and_passes_options():
+    from ngrad.cli import build_parser
+    from ngrad.cli.bench import checkout_root, runner_argv
+
+    assert checkout_root() == REPO
+    args = build_parser().parse_args(["bench", "--quick", "--only", "perop,mlp", "--threads", "2"])
+    assert runner_argv(args) == ["--quick", "--threads", "2", "--only", "perop,mlp"]
