@@ -91,6 +91,12 @@ class Module:
         return RemovableHandle.add(self._forward_pre_hooks, hook)
 
     # ------------------------------------------------------- registration
+    def __getattr__(self, name):  # only reached for missing attributes
+        if "_parameters" not in self.__dict__ and not name.startswith("__"):
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}; "
+                                 f"does its __init__ call super().__init__() first?")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __setattr__(self, name, value):
         d = self.__dict__
         params, modules, buffers = d.get("_parameters"), d.get("_modules"), d.get("_buffers")
@@ -319,16 +325,15 @@ class Module:
         values = {k: (v.data if isinstance(v, Tensor) else v) for k, v in state_dict.items()}
         missing = [k for k in own if k not in values]
         unexpected = [k for k in values if k not in own]
-        problems = [
-            f"size mismatch for {k}: copying a value of shape {tuple(numpy.shape(v))} from the state dict, "
-            f"the shape in the current model is {own[k].shape}"
-            for k, v in values.items() if k in own and tuple(numpy.shape(v)) != own[k].shape
-        ]
+        problems = []
         if strict and missing:
-            problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
+            problems.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
         if strict and unexpected:
-            problems.insert(int(strict and bool(missing)),
-                            "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected))
+            problems.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected))
+        for k, v in values.items():
+            if k in own and tuple(numpy.shape(v)) != own[k].shape:
+                problems.append(f"size mismatch for {k}: copying a value of shape {tuple(numpy.shape(v))} "
+                                f"from the state dict, the shape in the current model is {own[k].shape}")
         if problems:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(problems))
         with no_grad():

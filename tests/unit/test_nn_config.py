@@ -3,6 +3,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ngrad
 from ngrad import nn
@@ -95,3 +97,16 @@ def test_a_user_class_cannot_hijack_a_builtin_name():
     assert cfg["class"].endswith("test_a_user_class_cannot_hijack_a_builtin_name.<locals>.Linear")
     assert type(nn.from_config(cfg)) is Linear
     assert type(nn.from_config(nn.to_config(nn.Linear(2, 2)))) is nn.Linear
+
+
+@settings(max_examples=15, deadline=None)
+@given(dims=st.lists(st.integers(1, 6), min_size=2, max_size=4), bn=st.booleans(), seed=st.integers(0, 99))
+def test_random_mlps_round_trip(dims, bn, seed):
+    layers = []
+    for a, b in zip(dims, dims[1:]):
+        layers += [nn.Linear(a, b)] + ([nn.BatchNorm1d(b)] if bn else []) + [nn.Tanh()]
+    model = nn.Sequential(*layers)
+    clone = nn.from_config(json.loads(json.dumps(nn.to_config(model))))
+    clone.load_state_dict(model.state_dict())
+    x = ngrad.randn(3, dims[0], rng=seed)
+    np.testing.assert_array_equal(clone(x).numpy(), model(x).numpy())

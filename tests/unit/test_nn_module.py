@@ -82,6 +82,16 @@ def test_assigning_before_init_is_a_clear_error():
     with pytest.raises(AttributeError, match="super\\(\\).__init__"):
         Bad()
 
+    class Forgot(nn.Module):
+        def __init__(self):
+            pass
+
+        def forward(self, x):
+            return x
+
+    with pytest.raises(AttributeError, match="super\\(\\).__init__"):
+        Forgot()(1)
+
 
 def test_register_buffer_rejects_clashes_and_non_tensors():
     m = TwoLayer()
