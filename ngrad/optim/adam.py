@@ -81,14 +81,17 @@ class Adam(Optimizer):
         ``lr * v_c / (sqrt(s_c) + eps)`` is computed as ``a * v / (sqrt(s) + e)``
         with the scalars ``a = lr * sqrt(1 - beta2**t) / (1 - beta1**t)`` and
         ``e = eps * sqrt(1 - beta2**t)``: the same value, 12 passes in all.
+        The moments keep the ``beta * m + (1 - beta) * x`` form: rewritten as
+        ``beta * (m - x) + x`` they would lose digits in float32 (``1 - beta2``
+        from float32 ``beta2`` is off by 1e-5 relative for 0.999).
         """
         xp = get_array_module(W)
         tmp = self._buffer(W, TMP)
-        v -= g  # v = beta1 * (v - g) + g  ==  beta1 * v + (1 - beta1) * g
+        xp.multiply(g, 1.0 - beta1, out=tmp)  # v = beta1 * v + (1 - beta1) * g
         v *= beta1
-        v += g
-        xp.multiply(g, g, out=tmp)
-        s -= tmp  # s = beta2 * (s - g**2) + g**2
+        v += tmp
+        xp.multiply(g, g, out=tmp)  # s = beta2 * s + (1 - beta2) * g**2
+        tmp *= 1.0 - beta2
         s *= beta2
         s += tmp
         root_bc2 = math.sqrt(1.0 - beta2**t)

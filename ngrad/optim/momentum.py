@@ -46,8 +46,6 @@ class Momentum(Optimizer):
         lr, beta = float(group["lr"]), float(group["beta"])
         for p, g in self._grads(group):
             v = self._state_of(p, group)["velocity"]
-            # v = beta * v + (1 - beta) * dW, written beta * (v - dW) + dW: no temporary
-            v -= g
-            v *= beta
-            v += g
+            v *= beta  # v = beta * v + (1 - beta) * dW
+            self._add_scaled(v, 1.0 - beta, g)
             self._add_scaled(p.data, -lr, v)

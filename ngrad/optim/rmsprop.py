@@ -65,8 +65,8 @@ class RMSprop(Optimizer):
             state["step"] += 1
             d = self._l2(g, W, wd)
             s, u = state["square_avg"], self._buffer(W, TMP)
-            xp.multiply(d, d, out=u)
-            s -= u  # s = alpha * (s - d**2) + d**2
+            xp.multiply(d, d, out=u)  # s = alpha * s + (1 - alpha) * d**2
+            u *= 1.0 - alpha
             s *= alpha
             s += u
             xp.sqrt(s, out=u)

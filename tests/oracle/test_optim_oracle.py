@@ -118,7 +118,7 @@ def test_float32_adam_matches_torch():
         topt.step()
     for p, tp in zip(params, tparams):
         assert p.dtype == np.float32
-        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-6, atol=1e-7)
 
 
 # ------------------------------------------------------------- schedulers
