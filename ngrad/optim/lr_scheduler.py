@@ -167,6 +167,10 @@ class LRScheduler:
     def step(self) -> None:
         """Move to the next epoch and write its rate into every param group."""
         self.last_epoch += 1
+        self._apply()
+
+    def _apply(self) -> None:
+        """Write the current epoch's rates into the param groups."""
         lrs = self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
@@ -185,8 +189,9 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k not in self._not_saved}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore :meth:`state_dict` (the optimizer's rates are in its own state dict)."""
+        """Restore :meth:`state_dict` and set the restored epoch's rates in the optimizer."""
         self.__dict__.update(state_dict)
+        self._apply()
 
     def __repr__(self):
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self.get_last_lr()})"
