@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -312,3 +313,114 @@ def test_babysit_hooks_and_errors(tmp_path):
         babysit(lambda s, lr: 1.0, Quadratic(), epochs=1, lr=-1)
     with pytest.raises(KeyError, match="no checkpoint for epoch 7"):
         babysit(gd_epoch, Quadratic(), epochs=1, lr=0.1).restore(7)
+
+
+# --------------------------------------------------------------------- CLI
+OBJECTIVE_MODULE = '''
+import math
+
+def dev_error(params):
+    if params["lr"] > 0.3:
+        raise RuntimeError("diverged")
+    return {"dev_error": abs(math.log10(params["lr"]) + 2) + params["hidden"] / 1000, "epochs": params["epochs"]}
+'''
+
+TOML = '''
+objective = "tune_objective_{tag}:dev_error"
+n_trials = 8
+seed = 1
+maximize = false
+metric = "dev_error"
+executor = "{executor}"
+output_dir = "{out}"
+rounds = {rounds}
+top_k = 3
+
+[space]
+lr = {{ loguniform = [1e-4, 1] }}
+hidden = {{ randint = [16, 65] }}
+epochs = 3
+'''
+
+
+def _write_config(tmp_path, tag, executor="processes", rounds=1, suffix=".toml"):
+    (tmp_path / f"tune_objective_{tag}.py").write_text(OBJECTIVE_MODULE)
+    text = TOML.format(tag=tag, executor=executor, out=(tmp_path / "out").as_posix(), rounds=rounds)
+    path = tmp_path / f"tune{suffix}"
+    if suffix == ".json":
+        import tomllib
+
+        path.write_text(json.dumps(tomllib.loads(text)))
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_cli_tune_toml_process_pool(tmp_path, capsys):
+    from ngrad.cli import main
+
+    assert main(["tune", str(_write_config(tmp_path, "a")), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "best: dev_error" in out
+    rows = list(csv.DictReader(open(tmp_path / "out" / "results.csv")))
+    assert len(rows) == 8 and {"trial", "status", "score", "lr", "hidden", "epochs"} <= set(rows[0])
+    assert (tmp_path / "out" / "results.png").read_bytes()[:8] == PNG
+    saved = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert saved["spaces"][0]["lr"] == {"loguniform": [1e-4, 1.0]}
+
+
+def test_cli_tune_json_rounds_and_overrides(tmp_path, capsys):
+    from ngrad.cli import main
+
+    cfg = _write_config(tmp_path, "b", executor="serial", rounds=2, suffix=".json")
+    assert main(["tune", str(cfg), "--n-trials", "5", "--quiet"]) == 0
+    for r in ("round0", "round1"):
+        assert len(list(csv.DictReader(open(tmp_path / "out" / r / "results.csv")))) == 5
+
+
+def test_cli_tune_subprocess(tmp_path):
+    import subprocess
+    import sys
+
+    cfg = _write_config(tmp_path, "c", executor="serial")
+    done = subprocess.run([sys.executable, "-m", "ngrad", "tune", str(cfg), "--quiet"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "results.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ('objective = "m:f"', "missing 'space'"),
+        ('objective = "m:f"\nspace = {}\nn_trails = 3', "unknown keys \\['n_trails'\\]"),
+        ('objective = "nomodule_xyz:f"\n[space]\nlr = 1', "cannot import module 'nomodule_xyz'"),
+        ('objective = "math:nothing"\n[space]\nlr = 1', "no callable 'nothing'"),
+        ('objective = "math"\n[space]\nlr = 1', "module:function"),
+        ('objective = "math:log"\nn_trials = 0\n[space]\nlr = 1', "n_trials must be a positive integer"),
+        ('objective = "math:log"\nexecutor = "gpu"\n[space]\nlr = 1', "executor must be one of"),
+        ('objective = "math:log"\n[space]\nlr = { logunifrom = [1, 2] }', "unknown distribution"),
+        ("objective = ", "invalid TOML"),
+    ],
+)
+def test_cli_tune_bad_config_exits_2(tmp_path, capsys, text, match):
+    from ngrad.cli import main
+
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert main(["tune", str(path)]) == 2
+    assert re.search(match, capsys.readouterr().err)
+
+
+def test_cli_tune_missing_file_and_all_failed(tmp_path, capsys):
+    from ngrad.cli import main
+
+    assert main(["tune", str(tmp_path / "nope.toml")]) == 2
+    assert "no config file" in capsys.readouterr().err
+    (tmp_path / "always_fails.py").write_text("def f(params):\n    raise ValueError('boom')\n")
+    (tmp_path / "t.json").write_text(json.dumps({"objective": "always_fails:f", "space": {"x": {"uniform": [0, 1]}},
+                                                 "n_trials": 2, "executor": "serial",
+                                                 "output_dir": str(tmp_path / "o")}))
+    assert main(["tune", str(tmp_path / "t.json"), "--quiet"]) == 1
+    assert "every trial failed" in capsys.readouterr().err
+    assert "boom" in (tmp_path / "o" / "failures.txt").read_text()
