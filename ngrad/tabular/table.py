@@ -65,8 +65,15 @@ class Table:
     def numeric(self, column: str, what: str = "feature") -> np.ndarray:
         """``column`` as float64 (m,); errors name the first non-numeric or missing cell."""
         i = self.index(column)
+        cells = [row[i] for row in self.rows]
+        try:
+            values = np.asarray(cells, dtype=np.float64)  # fast path; NumPy parses the text
+        except ValueError:
+            values = None
+        if values is not None and np.isfinite(values).all():
+            return values
         values = np.empty(len(self.rows))
-        for r, row in enumerate(self.rows):
+        for r, row in enumerate(self.rows):  # slow path: find and name the first bad cell
             values[r] = self._number(row[i], column, self.lines[r], what)
         return values
 
@@ -144,7 +151,7 @@ def _parse(f, name: str) -> Table:
             break
         except csv.Error as e:
             raise TabularError(f"{name}: line {reader.line_num}: {e}") from None
-        if not row or all(not cell.strip() for cell in row) and len(row) == 1:
+        if not row or (len(row) == 1 and not row[0].strip()):
             continue  # blank line
         if len(row) != len(header):
             raise TabularError(
