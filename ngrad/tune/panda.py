@@ -4,7 +4,7 @@ Without the compute to train many models at once, you watch one: train an
 epoch, look at the curve, checkpoint, nudge the learning rate up or down, and
 go back to an earlier checkpoint when things blow up. :func:`babysit` does that
 loop around your own ``train_one_epoch(state, lr)``; it needs no training loop
-of its own.
+of its own. :func:`babysit_model` does it for a compiled :class:`ngrad.train.Model`.
 
 ``state`` is whatever you train: a module, an optimizer, or a dict of them (and
 of arrays and numbers). Anything with ``state_dict()`` / ``load_state_dict()``
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Babysitter", "babysit"]
+__all__ = ["Babysitter", "babysit", "babysit_model"]
 
 ON_DIVERGENCE = ("restore", "stop", "continue")
 
@@ -203,6 +203,72 @@ def babysit(
         entry["event"] = "; ".join(events)
         _say(verbose, entry, metric)
     return run
+
+
+def babysit_model(
+    model,
+    X,
+    y,
+    epochs,
+    lr=None,
+    lr_plan=None,
+    validation_data=None,
+    batch_size=32,
+    metric=None,
+    maximize=False,
+    checkpoint_dir=None,
+    on_divergence="restore",
+    backoff=0.5,
+    seed=0,
+    verbose=False,
+):
+    """:func:`babysit` a compiled :class:`ngrad.train.Model`, one ``fit`` epoch at a time.
+
+    Each epoch sets the optimizer's learning rate, trains one epoch with
+    ``model.fit`` and checkpoints the module and optimizer state (in memory,
+    or as ``.npz`` files in ``checkpoint_dir``).
+
+    Parameters
+    ----------
+    model : ngrad.train.Model
+        Compiled (``model.compile(optimizer=..., loss=...)``).
+    X, y : array_like
+        Training data.
+    epochs : int
+    lr : float, optional
+        Starting learning rate (default: the optimizer's).
+    lr_plan : dict or callable, optional
+        ``{epoch: new_lr}`` or ``lr_plan(epoch, lr, history)``, as in :func:`babysit`.
+    validation_data : (X_val, y_val), optional
+        Evaluated after each epoch (``val_loss``, ``val_<metric>``).
+    metric : str, optional
+        The log key to watch: ``"val_loss"`` with validation data, else ``"loss"``.
+    maximize, checkpoint_dir, on_divergence, backoff, verbose
+        As in :func:`babysit`.
+    seed : int
+        Shuffling seed of the first epoch (``seed + epoch`` afterwards).
+
+    Returns
+    -------
+    Babysitter
+        Its history holds every log of every epoch (``loss``, ``val_loss``...).
+    """
+    if getattr(model, "optimizer", None) is None:
+        raise RuntimeError("babysit_model: compile the model first (model.compile(optimizer=..., loss=...))")
+    lr = float(model.optimizer.param_groups[0]["lr"]) if lr is None else lr
+    metric = metric or ("val_loss" if validation_data is not None else "loss")
+    epoch_counter = iter(range(int(epochs)))
+
+    def train_one_epoch(state, lr):
+        for group in model.optimizer.param_groups:
+            group["lr"] = lr
+        history = model.fit(X, y, epochs=1, batch_size=batch_size, validation_data=validation_data,
+                            verbose=0, seed=seed + next(epoch_counter))
+        return {k: v[-1] for k, v in history.history.items()}
+
+    state = {"module": model.module, "optimizer": model.optimizer}
+    return babysit(train_one_epoch, state, epochs, lr, lr_plan=lr_plan, metric=metric, maximize=maximize,
+                   checkpoint_dir=checkpoint_dir, on_divergence=on_divergence, backoff=backoff, verbose=verbose)
 
 
 def _plan(lr_plan, epoch, lr, history):

@@ -424,3 +424,29 @@ def test_cli_tune_missing_file_and_all_failed(tmp_path, capsys):
     assert main(["tune", str(tmp_path / "t.json"), "--quiet"]) == 1
     assert "every trial failed" in capsys.readouterr().err
     assert "boom" in (tmp_path / "o" / "failures.txt").read_text()
+
+
+def test_babysit_model_with_the_training_loop(tmp_path):
+    ngrad = pytest.importorskip("ngrad")
+    train = pytest.importorskip("ngrad.train")
+    from ngrad import nn
+    from ngrad.tune import babysit_model
+
+    ngrad.manual_seed(0)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    model = train.Model(nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2)))
+    model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"], lr=0.02)
+    run = babysit_model(model, X, y, epochs=4, lr_plan={2: 0.002}, validation_data=(X[:16], y[:16]),
+                        checkpoint_dir=tmp_path, batch_size=16)
+    assert [h["lr"] for h in run.history] == [0.02, 0.02, 0.002, 0.002]
+    assert run.metric == "val_loss" and {"loss", "accuracy", "val_accuracy"} <= set(run.history[0])
+    assert len(list(tmp_path.glob("epoch_*.npz"))) == 4
+    after = {k: np.array(v) for k, v in model.module.state_dict().items()}
+    run.restore(0)
+    restored = model.module.state_dict()
+    assert any(not np.allclose(after[k], np.array(restored[k])) for k in after)
+    assert model.optimizer.param_groups[0]["lr"] == 0.02
+    with pytest.raises(RuntimeError, match="compile"):
+        babysit_model(train.Model(nn.Linear(3, 2)), X, y, epochs=1)
