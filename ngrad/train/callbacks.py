@@ -354,8 +354,17 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs=None):
         self._healthy = True
         self.restored = None
+        self._remove_stale_temporaries()
         if os.path.exists(self.path):
             self._restore()
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete temporary files of backups whose writing a crash interrupted."""
+        prefix = f".{os.path.basename(self.path)}."
+        if os.path.isdir(self.backup_dir):
+            for name in os.listdir(self.backup_dir):
+                if name.startswith(prefix) and name.endswith(".tmp"):
+                    os.remove(os.path.join(self.backup_dir, name))
 
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq != "epoch" and (batch + 1) % self.save_freq == 0:
