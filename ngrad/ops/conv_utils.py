@@ -1,0 +1,318 @@
+"""Convolution geometry and the im2col/col2im machinery, in one place.
+
+Everything here works on NCHW arrays (see ``docs/conv_layout.md`` for why
+ngrad's convolutions are channels-first). The ops in :mod:`ngrad.ops.conv`,
+:mod:`ngrad.ops.pool` and :mod:`ngrad.ops.upsample` get their padding,
+output sizes, window views and column matrices from here and nowhere else.
+
+Column layout ("planar"): ``im2col`` of x (N, C, H, W) is the matrix
+
+    cols[(c, i, j), (n, oh, ow)] = xpad[n, c, oh*sh + i*dh, ow*sw + j*dw]
+
+of shape (C*kh*kw, N*Ho*Wo): channels and kernel offsets down, batch and
+output positions across. A convolution is then ``W.reshape(F, -1) @ cols``
+-> (F, N*Ho*Wo), one GEMM whose long axis is batch x space even when F and C
+are small, and the copy that builds ``cols`` moves runs of ``Wo`` contiguous
+floats (never runs of ``C``, which are 1-3 floats in a first layer).
+``col2im`` is its exact adjoint: ``<im2col(x), c> == <x, col2im(c)>``.
+
+The ops build ``cols`` a batch chunk at a time into a reused buffer
+(:func:`workspace`), so the columns of a whole batch never exist at once.
+
+Examples
+--------
+>>> import numpy as np
+>>> g = conv_geometry("conv2d", (5, 5), 3, stride=2, padding="same")
+>>> (g.ho, g.wo), g.pads
+((3, 3), ((1, 1), (1, 1)))
+>>> x = np.arange(2 * 1 * 5 * 5, dtype=np.float64).reshape(2, 1, 5, 5)
+>>> im2col(x, g).shape
+(9, 18)
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+from ngrad.backend import get_array_module
+from ngrad.errors import ShapeError
+
+#: target size of one chunk of columns; a chunk of this size stays in L2
+CHUNK_BYTES = 1 << 20
+
+
+# ------------------------------------------------------------------ arguments
+def pair(value, what: str, op: str) -> tuple:
+    """``value`` (an int or a pair of ints) as a pair of positive ints."""
+    if isinstance(value, int):
+        value = (value, value)
+    try:
+        a, b = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ShapeError(f"{op}: {what} must be an int or a pair of ints, got {value!r}") from None
+    if a < 1 or b < 1:
+        raise ShapeError(f"{op}: {what} must be positive, got {value!r}")
+    return a, b
+
+
+def same_padding(size: int, k: int, s: int = 1, d: int = 1) -> tuple:
+    """Keras/TensorFlow ``'same'`` padding of one axis as (before, after).
+
+    The output has ``ceil(size / s)`` positions; the padding that needs is
+    split evenly, the odd one out at the end (bottom/right).
+
+    >>> same_padding(64, 4), same_padding(5, 3, 2), same_padding(6, 1, 2)
+    ((1, 2), (1, 1), (0, 0))
+    """
+    out = -(-size // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def _pads(padding, op: str) -> tuple:
+    """An int, (ph, pw) or ((top, bottom), (left, right)) as the latter."""
+    if isinstance(padding, int):
+        padding = (padding, padding)
+    try:
+        ph, pw = padding
+        ph = (ph, ph) if isinstance(ph, int) else tuple(ph)
+        pw = (pw, pw) if isinstance(pw, int) else tuple(pw)
+        pads = (tuple(int(p) for p in ph), tuple(int(p) for p in pw))
+        assert len(pads[0]) == len(pads[1]) == 2
+    except (TypeError, ValueError, AssertionError):
+        raise ShapeError(
+            f"{op}: padding must be 'valid', 'same', an int, (ph, pw) or ((top, bottom), (left, right)); "
+            f"got {padding!r}"
+        ) from None
+    if min(pads[0] + pads[1]) < 0:
+        raise ShapeError(f"{op}: padding must not be negative, got {padding!r}")
+    return pads
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Sizes of one sliding-window op over an (H, W) input.
+
+    ``h, w``: input size; ``kh, kw``: kernel; ``sh, sw``: stride; ``dh, dw``:
+    dilation; ``pads``: ((top, bottom), (left, right)). Derived: the padded
+    size ``hp, wp`` and the output size ``ho, wo``.
+    """
+
+    h: int
+    w: int
+    kh: int
+    kw: int
+    sh: int = 1
+    sw: int = 1
+    dh: int = 1
+    dw: int = 1
+    pads: tuple = ((0, 0), (0, 0))
+
+    @property
+    def hp(self) -> int:
+        return self.h + self.pads[0][0] + self.pads[0][1]
+
+    @property
+    def wp(self) -> int:
+        return self.w + self.pads[1][0] + self.pads[1][1]
+
+    @property
+    def ho(self) -> int:
+        return (self.hp - self.dh * (self.kh - 1) - 1) // self.sh + 1
+
+    @property
+    def wo(self) -> int:
+        return (self.wp - self.dw * (self.kw - 1) - 1) // self.sw + 1
+
+    @property
+    def padded(self) -> bool:
+        return any(self.pads[0]) or any(self.pads[1])
+
+    @property
+    def kk(self) -> int:
+        return self.kh * self.kw
+
+
+def conv_geometry(op: str, in_hw, kernel, stride=1, padding="valid", dilation=1) -> ConvGeometry:
+    """Check and resolve the arguments of a sliding-window op.
+
+    ``padding`` is ``'valid'`` (none), ``'same'`` (Keras/TensorFlow: output
+    ``ceil(H / stride)``, asymmetric when needed with the extra row/column at
+    the bottom/right), an int, (ph, pw) or ((top, bottom), (left, right)).
+    Raises :class:`~ngrad.ShapeError` naming ``op`` when the (padded) input
+    is smaller than the (dilated) kernel.
+    """
+    h, w = in_hw
+    kh, kw = pair(kernel, "kernel_size", op)
+    sh, sw = pair(stride, "stride", op)
+    dh, dw = pair(dilation, "dilation", op)
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0), (0, 0))
+        elif padding == "same":
+            pads = (same_padding(h, kh, sh, dh), same_padding(w, kw, sw, dw))
+        else:
+            raise ShapeError(f"{op}: padding must be 'valid', 'same' or numbers, got {padding!r}")
+    else:
+        pads = _pads(padding, op)
+    g = ConvGeometry(h, w, kh, kw, sh, sw, dh, dw, pads)
+    if g.ho < 1 or g.wo < 1:
+        raise ShapeError(
+            f"{op}: input of spatial size {(h, w)} (padded {(g.hp, g.wp)}) is smaller than the "
+            f"kernel {(kh, kw)} with dilation {(dh, dw)}"
+        )
+    return g
+
+
+# ------------------------------------------------------------------ buffers
+_local = threading.local()
+
+
+def workspace(name: str, shape, dtype, xp):
+    """A reused scratch array of ``shape`` (contents undefined).
+
+    One flat buffer per (name, dtype) and thread, grown when needed; callers
+    must not keep the result past their own use (it is handed out again).
+    """
+    pool = getattr(_local, "pool", None)
+    if pool is None:
+        pool = _local.pool = {}
+    size = math.prod(shape)
+    key = (name, xp.dtype(dtype).str, xp.__name__)
+    buf = pool.get(key)
+    if buf is None or buf.size < size:
+        buf = pool[key] = xp.empty(max(size, 1), dtype)
+    return buf[:size].reshape(shape)
+
+
+def chunk_images(per_image_elems: int, itemsize: int, n: int) -> int:
+    """How many images one chunk of ``per_image_elems`` columns each holds."""
+    return max(1, min(n, CHUNK_BYTES // max(per_image_elems * itemsize, 1)))
+
+
+# ------------------------------------------------------------------ padding
+def pad2d(x, pads, value=0.0):
+    """x (N, C, H, W) padded by ((top, bottom), (left, right)) with ``value``.
+
+    Returns ``x`` itself when there is nothing to pad, else a new array.
+    """
+    (t, b), (l, r) = pads
+    if not (t or b or l or r):
+        return x
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    out = xp.empty((n, c, h + t + b, w + l + r), dtype=x.dtype)  # (N, C, Hp, Wp)
+    if t:
+        out[:, :, :t] = value
+    if b:
+        out[:, :, t + h:] = value
+    if l:
+        out[:, :, t:t + h, :l] = value
+    if r:
+        out[:, :, t:t + h, l + w:] = value
+    out[:, :, t:t + h, l:l + w] = x
+    return out
+
+
+def crop2d(xpad, pads):
+    """The inverse of :func:`pad2d`: a view of the unpadded part."""
+    (t, b), (l, r) = pads
+    h, w = xpad.shape[-2:]
+    return xpad[..., t:h - b, l:w - r]
+
+
+# ------------------------------------------------------------------ windows
+def window_view(xpad, g: ConvGeometry):
+    """The sliding windows of a padded input as a strided view (no copy).
+
+    xpad (N, C, Hp, Wp) -> (C, kh, kw, N, Ho, Wo) with
+    ``view[c, i, j, n, oh, ow] = xpad[n, c, oh*sh + i*dh, ow*sw + j*dw]``.
+    """
+    xp = get_array_module(xpad)
+    n, c = xpad.shape[:2]
+    s_n, s_c, s_h, s_w = xpad.strides
+    return xp.lib.stride_tricks.as_strided(
+        xpad,
+        shape=(c, g.kh, g.kw, n, g.ho, g.wo),
+        strides=(s_c, g.dh * s_h, g.dw * s_w, s_n, g.sh * s_h, g.sw * s_w),
+    )
+
+
+def offset_slice(g: ConvGeometry, i: int, j: int):
+    """Index of the input positions that kernel offset (i, j) reads, as (rows, cols) slices."""
+    r0, c0 = i * g.dh, j * g.dw
+    return (slice(r0, r0 + g.sh * (g.ho - 1) + 1, g.sh), slice(c0, c0 + g.sw * (g.wo - 1) + 1, g.sw))
+
+
+def unfold(xpad, g: ConvGeometry, out=None):
+    """Columns of an already padded input: xpad (n, C, Hp, Wp) -> (C*kh*kw, n*Ho*Wo).
+
+    Written into ``out`` when given (any array of that size).
+    """
+    xp = get_array_module(xpad)
+    n, c = xpad.shape[:2]
+    view = window_view(xpad, g)  # (C, kh, kw, n, Ho, Wo)
+    if out is None:
+        out = xp.empty(view.shape, dtype=xpad.dtype)
+    out = out.reshape(view.shape)
+    out[...] = view
+    return out.reshape(c * g.kk, n * g.ho * g.wo)
+
+
+def fold_add(cols, dxpad, g: ConvGeometry):
+    """Add columns back onto a padded input grid: the adjoint of :func:`unfold`.
+
+    cols (C*kh*kw, n*Ho*Wo) is added in place into dxpad (n, C, Hp, Wp), one
+    strided add per kernel offset (overlapping windows accumulate).
+    """
+    n, c = dxpad.shape[:2]
+    c6 = cols.reshape(c, g.kh, g.kw, n, g.ho, g.wo)
+    d = dxpad.transpose(1, 0, 2, 3)  # (C, n, Hp, Wp), a view
+    for i in range(g.kh):
+        for j in range(g.kw):
+            rows, cols_ = offset_slice(g, i, j)
+            d[:, :, rows, cols_] += c6[:, i, j]
+
+
+def im2col(x, g: ConvGeometry):
+    """x (N, C, H, W) -> cols (C*kh*kw, N*Ho*Wo), padding included (see module doc)."""
+    return unfold(pad2d(x, g.pads), g)
+
+
+def col2im(cols, g: ConvGeometry, n: int, c: int):
+    """cols (C*kh*kw, N*Ho*Wo) -> (N, C, H, W): sums every column entry onto the
+    input position it was copied from (padding dropped). Adjoint of :func:`im2col`."""
+    xp = get_array_module(cols)
+    dxpad = xp.zeros((n, c, g.hp, g.wp), dtype=cols.dtype)
+    fold_add(cols, dxpad, g)
+    return xp.ascontiguousarray(crop2d(dxpad, g.pads))
+
+
+# ------------------------------------------------------------------ layouts
+def planar_to_nchw(planar, out, bias=None):
+    """(F, n, P) planar GEMM output -> out (n, F, P), adding ``bias`` (F,) on the way."""
+    xp = get_array_module(planar)
+    src = planar.transpose(1, 0, 2)  # (n, F, P) view
+    if bias is None:
+        out[...] = src
+    else:
+        xp.add(src, bias[:, None], out=out)
+    return out
+
+
+def nchw_to_planar(y, out):
+    """y (n, F, Ho, Wo) -> out (F, n*Ho*Wo), the layout of the GEMMs."""
+    n, f = y.shape[:2]
+    out.reshape(f, n, -1)[...] = y.reshape(n, f, -1).transpose(1, 0, 2)
+    return out
+
+
+def to_nhwc_array(x):
+    """(N, C, H, W) -> (N, H, W, C), a contiguous copy."""
+    return get_array_module(x).ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+
+def to_nchw_array(x):
+    """(N, H, W, C) -> (N, C, H, W), a contiguous copy."""
+    return get_array_module(x).ascontiguousarray(x.transpose(0, 3, 1, 2))
