@@ -7,6 +7,7 @@ from typing import Callable
 
 #: the experiment modules, in the course's order
 MODULES = (
+    "c1w2_logreg",
     "c2w1_gradcheck",
 )
 
