@@ -15,9 +15,13 @@ Each schedule exists twice:
           train_one_epoch(...)          # epoch e trains with f(e, lr0)
           sched.step()
 
-``epoch`` counts from 0, and ``f(0, lr0) == lr0`` for every decay. The
-course's loop calls ``update_lr(lr0, i, decay_rate)`` with ``i`` from 0 too,
-so the values agree epoch for epoch.
+``epoch`` counts from 0, and ``f(0, lr0) == lr0`` for every decay; the
+values are the course's ``update_lr(lr0, i, decay_rate)`` for ``i`` from 0.
+The course's ``model()`` computes that rate *after* epoch ``i`` and so
+trains epoch ``e`` with ``f(e - 1)`` (epochs 0 and 1 both at ``lr0``). To
+replay its runs exactly, shift by one::
+
+    LambdaLR(opt, lambda e: inverse_time_decay(max(e - 1, 0), 1.0, decay_rate))
 
 =========================  ===================================  ==================================================
 scheduler                  function                             lr at epoch ``e``

@@ -75,7 +75,7 @@ class SGD(Optimizer):
         xp = get_array_module(W)
         state = self.state.get(p)
         if state is None:
-            v = xp.array(d)  # PyTorch starts v at the first direction, undamped
+            v = xp.array(d, dtype=W.dtype)  # PyTorch starts v at the first direction, undamped
             self.state[p] = {"momentum_buffer": v}
         else:
             v = state["momentum_buffer"]

@@ -195,3 +195,14 @@ def test_every_public_name_is_exported():
     assert set(sched.__all__) <= set(dir(sched))
     assert all(callable(getattr(sched, n)) for n in sched.__all__)
     assert math.isclose(sched.linear_warmup(0, 1.0, 4), 0.1)
+
+
+def test_shifted_lambda_replays_the_course_loop():
+    """model() sets update_lr(lr0, i) after epoch i, so epoch e trains with f(e - 1)."""
+    lr0, decay_rate, course = 0.1, 1.0, []
+    learning_rate = lr0
+    for i in range(6):
+        course.append(learning_rate)  # the rate epoch i trains with
+        learning_rate = sched.inverse_time_decay(i, lr0, decay_rate)
+    replay = sched.LambdaLR(_opt(lr0), lambda e: sched.inverse_time_decay(max(e - 1, 0), 1.0, decay_rate))
+    assert _lrs(replay, 6) == pytest.approx(course, rel=1e-15)
