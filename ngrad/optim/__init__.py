@@ -21,7 +21,6 @@ from ngrad.optim.momentum import Momentum
 from ngrad.optim.optimizer import Optimizer
 from ngrad.optim.rmsprop import RMSprop
 from ngrad.optim.sgd import SGD
-from ngrad.optim.state_dict import flatten_state_dict, unflatten_state_dict
 
 __all__ = [
     "SGD",
@@ -30,7 +29,5 @@ __all__ = [
     "Momentum",
     "Optimizer",
     "RMSprop",
-    "flatten_state_dict",
     "lr_scheduler",
-    "unflatten_state_dict",
 ]

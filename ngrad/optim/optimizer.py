@@ -10,6 +10,7 @@ parameter *name* (see :mod:`ngrad.optim.state_dict`).
 """
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from numbers import Real
@@ -207,7 +208,7 @@ class Optimizer:
         [{hyperparameter: value, ..., "params": [name, ...]}]}``: NumPy arrays
         (copied, from the GPU too) and plain numbers, nothing else, so it
         fits JSON plus an array store. Parameters never updated have no
-        entry. Use :meth:`flat_state_dict` for a ``{str: ndarray}`` form.
+        entry. :meth:`flat_state_dict` gives the ``{str: ndarray}`` form.
         """
         return _sd.export(self)
 
@@ -222,23 +223,39 @@ class Optimizer:
         """
         _sd.load(self, state_dict)
 
-    def flat_state_dict(self) -> tuple[dict, dict]:
-        """The state as ``(arrays, metadata)`` for a safetensors checkpoint.
+    def flat_state_dict(self, prefix: str = "optimizer") -> tuple[dict, dict]:
+        """The state as ``(arrays, metadata)``: what a safetensors file stores.
 
-        ``arrays`` maps ``"<param name>.<state key>"`` (e.g.
-        ``"fc1.weight.exp_avg"``) to NumPy arrays; ``metadata`` is a
-        JSON-serialisable dict holding everything else (hyperparameters,
-        parameter names, step counts). Store it with e.g.
-        ``safetensors.numpy.save_file(arrays, path, metadata={"optimizer":
-        json.dumps(metadata)})`` (prefix the array keys if the file also
-        holds the model) and restore with :meth:`load_flat_state_dict` or
-        :func:`ngrad.optim.unflatten_state_dict`.
+        ``arrays`` maps keys such as ``"optimizer/state/fc1.weight/exp_avg"``
+        to NumPy arrays; ``metadata`` is a JSON-serialisable skeleton of
+        :meth:`state_dict` (hyperparameters, names, step counts) that refers
+        to them. It is :func:`ngrad.io.flatten_state`'s format, the one
+        ``ngrad.io.save_checkpoint`` writes. By hand::
+
+            arrays, meta = opt.flat_state_dict()
+            safetensors.numpy.save_file(arrays, path, metadata={"optimizer": json.dumps(meta)})
+            ...
+            opt.load_flat_state_dict(safetensors.numpy.load_file(path), meta_json)
         """
-        return _sd.flatten_state_dict(self.state_dict())
+        from ngrad.io import flatten_state
 
-    def load_flat_state_dict(self, arrays: dict, metadata: dict) -> None:
-        """Load what :meth:`flat_state_dict` returned (checked by name)."""
-        self.load_state_dict(_sd.unflatten_state_dict(arrays, metadata))
+        return flatten_state(self.state_dict(), prefix)
+
+    def load_flat_state_dict(self, arrays: dict, metadata) -> None:
+        """Load what :meth:`flat_state_dict` returned (``metadata`` as a dict or JSON text).
+
+        Keys of ``arrays`` that ``metadata`` does not refer to (the model's
+        weights, say) are ignored; parameters are matched by name.
+        """
+        from ngrad.io import unflatten_state
+
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        try:
+            state_dict = unflatten_state(metadata, arrays)
+        except KeyError as e:
+            raise ValueError(f"{type(self).__name__}.load_flat_state_dict: array {e.args[0]!r} is missing") from None
+        self.load_state_dict(state_dict)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]

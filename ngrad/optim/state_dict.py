@@ -7,20 +7,16 @@ An optimizer's ``state_dict()`` is::
 
 Names come from ``named_parameters()`` (or are ``"group{g}.param{i}"``), so
 loading matches parameters by name, never by position (the mistake of
-PyTorch issue 1489), and a mismatch is reported by name.
-
-:func:`flatten_state_dict` splits it into ``{str: ndarray}`` (what safetensors
-stores) and a JSON-serialisable metadata dict; :func:`unflatten_state_dict`
-puts them back together.
+PyTorch issue 1489), and a mismatch is reported by name. Its flat form for
+safetensors is :func:`ngrad.io.flatten_state`'s (see
+``Optimizer.flat_state_dict``).
 """
 from __future__ import annotations
 
-import json
 from numbers import Number
 
 from ngrad.backend import get_array_module, to_numpy
 
-FORMAT = "ngrad.optim/1"
 _GROUP_KEYS = ("params", "param_names")
 
 
@@ -144,49 +140,3 @@ def _to_param(entry: dict, p) -> dict:
 def _raise(cls: str, problems: list) -> None:
     if problems:
         raise ValueError(f"{cls}.load_state_dict: " + "; ".join(problems))
-
-
-# ------------------------------------------------------------------- flat
-def flatten_state_dict(state_dict: dict) -> tuple[dict, dict]:
-    """Split a state dict into ``(arrays, metadata)`` for safetensors.
-
-    Returns
-    -------
-    arrays : dict of str to ndarray
-        ``"<param name>.<state key>"`` -> the array (e.g. ``"fc1.weight.exp_avg"``).
-    metadata : dict
-        JSON-serialisable: ``{"format": "ngrad.optim/1", "param_groups": [...],
-        "state": {name: {key: number}}, "arrays": {array key: [name, key]}}``.
-        safetensors metadata values are strings: store ``json.dumps(metadata)``.
-    """
-    arrays, numbers, index = {}, {}, {}
-    for name, entry in state_dict["state"].items():
-        for key, value in entry.items():
-            if isinstance(value, Number):
-                numbers.setdefault(name, {})[key] = _plain(value)
-                continue
-            flat = f"{name}.{key}"
-            if flat in arrays:
-                raise ValueError(f"flatten_state_dict: two state arrays would both be stored as {flat!r}")
-            arrays[flat], index[flat] = _plain(value), [name, key]
-    groups = [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()} for g in state_dict["param_groups"]]
-    return arrays, {"format": FORMAT, "param_groups": groups, "state": numbers, "arrays": index}
-
-
-def unflatten_state_dict(arrays: dict, metadata) -> dict:
-    """The state dict that :func:`flatten_state_dict` split up.
-
-    ``metadata`` may be the dict or its JSON string. Keys of ``arrays`` that
-    the metadata does not list (the model's weights, say) are ignored.
-    """
-    if isinstance(metadata, str):
-        metadata = json.loads(metadata)
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise ValueError(f"unflatten_state_dict: metadata is not an ngrad optimizer state ({FORMAT!r} expected)")
-    state = {name: dict(entry) for name, entry in metadata["state"].items()}
-    absent = [flat for flat in metadata["arrays"] if flat not in arrays]
-    if absent:
-        raise ValueError(f"unflatten_state_dict: arrays listed in the metadata are missing: {absent}")
-    for flat, (name, key) in metadata["arrays"].items():
-        state.setdefault(name, {})[key] = arrays[flat]
-    return {"state": state, "param_groups": [dict(g) for g in metadata["param_groups"]]}
