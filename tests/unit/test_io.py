@@ -65,6 +65,21 @@ def test_model_roundtrip_rebuilds_architecture(tmp_path, fmt, X):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_model_with_buffers_roundtrip(tmp_path, fmt, X):
+    ngrad.manual_seed(0)
+    src = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 3))
+    src.train()
+    with ngrad.no_grad():
+        src(ngrad.tensor(X * 3 + 1))  # move the running statistics away from their initial values
+    path = tmp_path / f"bn.{fmt}"
+    save(src, path)
+    dst = load(path)
+    for k, v in src.state_dict().items():
+        np.testing.assert_array_equal(dst.state_dict()[k], v)
+    np.testing.assert_array_equal(predict(src, X), predict(dst, X))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_generic_save_load_of_arrays(tmp_path, fmt):
     arrays = {"a": np.arange(6, dtype=np.int32).reshape(2, 3), "b": np.float64(2.5) * np.ones(()), "c": np.array([True])}
     save(arrays, tmp_path / f"t.{fmt}")
