@@ -56,7 +56,7 @@ def fit(X, y, lr: float, iterations: int, ctx, log: bool = True):
     X_t, Y = ngrad.tensor(X), course.column(y)  # (m, 12288), (m, 1)
     optimizer = optim.SGD(model.parameters(), lr=lr)
     costs = course.train(lambda: course.bce(model(X_t), Y), optimizer, iterations,
-                         ctx if log else _Silent(), every=100)
+                         ctx if log else course.SILENT, every=100)
     return model, costs
 
 
@@ -99,13 +99,6 @@ def _accuracy_rows(prefix, model, X_train, y_train, X_test, y_test, reference):
         return [Row.info(f"{prefix}train accuracy %", train), Row.info(f"{prefix}test accuracy %", test)]
     return [Row.accuracy(f"{prefix}train accuracy %", reference[0], train),
             Row.accuracy(f"{prefix}test accuracy %", reference[1], test)]
-
-
-class _Silent:
-    """A context stand-in that swallows progress lines (the sweep prints one line per rate)."""
-
-    def log(self, message: str) -> None:
-        pass
 
 
 EXPERIMENT = Experiment(

@@ -130,6 +130,16 @@ def column(y) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- training
+class _Silent:
+    """Stands in for a context where a loop's progress lines are not wanted (sweeps)."""
+
+    def log(self, message: str) -> None:
+        pass
+
+
+SILENT = _Silent()
+
+
 def train(loss_fn, optimizer, iterations: int, ctx, every: int, fmt: str = "Cost after iteration {}: {:f}",
           also_last: bool = False) -> dict:
     """Full-batch gradient descent as the course's loops: cost, backward, update; print every ``every``.

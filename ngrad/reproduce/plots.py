@@ -64,7 +64,7 @@ def decision_boundaries(path, panels: list, X, y, step: float = 0.02, ncols: int
     for ax, (title, predict) in zip(axes.flat, panels):
         Z = np.asarray(predict(grid)).reshape(xx.shape)
         ax.contourf(xx, yy, Z, cmap=plt.cm.Spectral)
-        ax.scatter(X[:, 0], X[:, 1], c=y, s=12, cmap=plt.cm.Spectral, edgecolors="k", linewidths=0.3)
+        ax.scatter(X[:, 0], X[:, 1], c=y, s=20, cmap=plt.cm.Spectral, edgecolors="white", linewidths=0.4)
         ax.set(title=title, xlabel="x1", ylabel="x2")
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")

@@ -8,6 +8,7 @@ from typing import Callable
 #: the experiment modules, in the course's order
 MODULES = (
     "c1w2_logreg",
+    "c1w3_planar",
     "c2w1_gradcheck",
 )
 
