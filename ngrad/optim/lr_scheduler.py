@@ -23,19 +23,19 @@ replay its runs exactly, shift by one::
 
     LambdaLR(opt, lambda e: inverse_time_decay(max(e - 1, 0), 1.0, decay_rate))
 
-=========================  ===================================  ==================================================
-scheduler                  function                             lr at epoch ``e``
-=========================  ===================================  ==================================================
-:class:`InverseTimeDecay`  :func:`inverse_time_decay`           ``lr0 / (1 + decay_rate * e)`` (course ``update_lr``)
-:class:`ScheduledDecay`    :func:`scheduled_decay`              ``lr0 / (1 + decay_rate * floor(e / time_interval))``
-                                                                (course ``schedule_lr_decay``)
-:class:`ExponentialLR`     :func:`exponential_decay`            ``lr0 * gamma ** e``
-:class:`InverseSqrtDecay`  :func:`inverse_sqrt_decay`           ``lr0 * k / sqrt(e + 1)``
-:class:`StepLR`            :func:`step_decay`                   ``lr0 * gamma ** floor(e / step_size)``
-:class:`CosineAnnealingLR` :func:`cosine_annealing`             ``eta_min + (lr0 - eta_min) * (1 + cos(pi e / T_max)) / 2``
-:class:`LinearWarmup`      :func:`linear_warmup`                linear ramp from ``start_factor * lr0``, then ``after``
-:class:`LambdaLR`          (your function)                      ``lr0 * lr_lambda(e)``
-=========================  ===================================  ==================================================
+==========================  ==========================  ===========================================================
+scheduler                   function                    lr at epoch ``e``
+==========================  ==========================  ===========================================================
+:class:`InverseTimeDecay`   :func:`inverse_time_decay`  ``lr0 / (1 + decay_rate * e)`` (course ``update_lr``)
+:class:`ScheduledDecay`     :func:`scheduled_decay`     ``lr0 / (1 + decay_rate * floor(e / time_interval))``
+                                                        (course ``schedule_lr_decay``)
+:class:`ExponentialLR`      :func:`exponential_decay`   ``lr0 * gamma ** e``
+:class:`InverseSqrtDecay`   :func:`inverse_sqrt_decay`  ``lr0 * k / sqrt(e + 1)``
+:class:`StepLR`             :func:`step_decay`          ``lr0 * gamma ** floor(e / step_size)``
+:class:`CosineAnnealingLR`  :func:`cosine_annealing`    ``eta_min + (lr0 - eta_min) * (1 + cos(pi e / T_max)) / 2``
+:class:`LinearWarmup`       :func:`linear_warmup`       linear ramp from ``start_factor * lr0``, then ``after``
+:class:`LambdaLR`           (your function)             ``lr0 * lr_lambda(e)``
+==========================  ==========================  ===========================================================
 """
 from __future__ import annotations
 

@@ -144,7 +144,10 @@ def _lrs_torch(make, epochs):
 
 
 SCHEDULES = {
-    "exponential": (lambda o: sched.ExponentialLR(o, gamma=0.95), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.95)),
+    "exponential": (
+        lambda o: sched.ExponentialLR(o, gamma=0.95),
+        lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.95),
+    ),
     "step": (lambda o: sched.StepLR(o, step_size=3, gamma=0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 3, 0.5)),
     "cosine": (
         lambda o: sched.CosineAnnealingLR(o, T_max=10, eta_min=0.01),

@@ -54,7 +54,8 @@ def test_plain_tensors_get_stable_positional_names():
     opt.add_param_group({"params": [ngrad.zeros(1, requires_grad=True)], "lr": 0.01})
     assert opt.param_groups[0]["param_names"] == ["group0.param0", "group0.param1"]
     assert opt.param_groups[1]["param_names"] == ["group1.param0"]
-    assert [g["params"] for g in opt.state_dict()["param_groups"]] == [["group0.param0", "group0.param1"], ["group1.param0"]]
+    saved = [g["params"] for g in opt.state_dict()["param_groups"]]
+    assert saved == [["group0.param0", "group0.param1"], ["group1.param0"]]
 
 
 def test_named_pairs_from_a_generator_keep_their_names():

@@ -11,7 +11,8 @@ from ngrad.optim import lr_scheduler as sched
 
 
 def _opt(lr=0.1, groups=1):
-    return optim.SGD([{"params": [ngrad.zeros(1, requires_grad=True)], "lr": lr * (i + 1)} for i in range(groups)], lr=lr)
+    groups = [{"params": [ngrad.zeros(1, requires_grad=True)], "lr": lr * (i + 1)} for i in range(groups)]
+    return optim.SGD(groups, lr=lr)
 
 
 def _lrs(scheduler, epochs):
@@ -68,7 +69,10 @@ def test_lecture_formulas():
 @pytest.mark.parametrize(
     "make, formula",
     [
-        (lambda o: sched.InverseTimeDecay(o, decay_rate=0.5), functools.partial(sched.inverse_time_decay, decay_rate=0.5)),
+        (
+            lambda o: sched.InverseTimeDecay(o, decay_rate=0.5),
+            functools.partial(sched.inverse_time_decay, decay_rate=0.5),
+        ),
         (
             lambda o: sched.ScheduledDecay(o, decay_rate=0.3, time_interval=3),
             functools.partial(sched.scheduled_decay, decay_rate=0.3, time_interval=3),
