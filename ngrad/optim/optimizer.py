@@ -59,10 +59,11 @@ class Optimizer:
     """
 
     def __init__(self, params, **defaults):
-        if isinstance(params, Tensor):
+        if isinstance(params, (Tensor, dict)) or hasattr(params, "named_parameters"):
+            hint = "pass model.named_parameters()" if hasattr(params, "named_parameters") else "wrap it in a list"
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of Tensors, (name, Tensor) pairs "
-                f"or group dicts, got a single Tensor; wrap it in a list"
+                f"or group dicts, got a {type(params).__name__}; {hint}"
             )
         self.defaults = defaults
         self.param_groups: list[dict] = []

@@ -82,7 +82,8 @@ def test_a_single_tensor_is_accepted_as_a_group():
 @pytest.mark.parametrize(
     "params, error, match",
     [
-        (ngrad.zeros(2, requires_grad=True), TypeError, "single Tensor"),
+        (ngrad.zeros(2, requires_grad=True), TypeError, "got a Tensor; wrap it in a list"),
+        ({"params": [ngrad.zeros(2, requires_grad=True)]}, TypeError, "got a dict; wrap it in a list"),
         ([], ValueError, "empty parameter list"),
         ([np.zeros(2)], TypeError, "expected a Tensor"),
         ([{"lr": 0.1}], ValueError, "'params'"),
@@ -95,6 +96,14 @@ def test_a_single_tensor_is_accepted_as_a_group():
 def test_bad_params_are_rejected(params, error, match):
     with pytest.raises(error, match=match):
         optim.SGD(params, lr=0.1)
+
+
+def test_a_module_itself_gets_a_hint():
+    Linear = getattr(ngrad.nn, "Linear", None)
+    if Linear is None:
+        pytest.skip("ngrad.nn.Linear is not available")
+    with pytest.raises(TypeError, match="pass model.named_parameters()"):
+        optim.Adam(Linear(2, 2))
 
 
 def test_a_parameter_or_a_name_twice_is_rejected():
