@@ -19,7 +19,6 @@ from ngrad.io import (
     save,
     save_checkpoint,
     save_model,
-    save_tensors,
     save_weights,
     unflatten_state,
 )
