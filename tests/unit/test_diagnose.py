@@ -203,3 +203,10 @@ def test_cli_subprocess():
     assert "Largest gap: variance" in done.stdout
     bad = subprocess.run(cmd[:-1] + ["-0.1"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "negative" in bad.stderr
+
+
+def test_docstring_examples():
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module("ngrad.diagnose"), optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0

@@ -170,3 +170,10 @@ def test_table_without_rate_and_explicit_categories():
 def test_table_bad_input(sheet, kwargs, match):
     with pytest.raises(ValueError, match=match):
         error_analysis_table(io.StringIO(sheet), verbose=False, **kwargs)
+
+
+def test_docstring_examples():
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module("ngrad.error_analysis"), optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0

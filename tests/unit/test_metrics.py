@@ -171,3 +171,10 @@ def test_select_model_errors():
         M.select_model(CANDIDATES, satisficing={"latency_ms": ("=<", 10)})
     with pytest.raises(ValueError, match="at least one"):
         M.select_model({})
+
+
+def test_docstring_examples():
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module("ngrad.metrics"), optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0

@@ -153,3 +153,10 @@ def test_mismatched_lengths():
         train_dev_test_split(np.arange(10), np.arange(9))
     with pytest.raises(ValueError, match="never appear"):
         train_dev_test_split(np.arange(4), sources=["a"] * 4, dev_sources=["b"], fractions=(0.5, 0.25, 0.25))
+
+
+def test_docstring_examples():
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module("ngrad.data.split"), optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0

@@ -450,3 +450,11 @@ def test_babysit_model_with_the_training_loop(tmp_path):
     assert model.optimizer.param_groups[0]["lr"] == 0.02
     with pytest.raises(RuntimeError, match="compile"):
         babysit_model(train.Model(nn.Linear(3, 2)), X, y, epochs=1)
+
+
+@pytest.mark.parametrize("name", ["ngrad.tune", "ngrad.tune.space", "ngrad.tune.search", "ngrad.tune.panda"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
