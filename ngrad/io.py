@@ -19,6 +19,16 @@ saving; loading recognises the format from the file's first bytes.
 * ``save`` / ``load``: the generic pair (a module, a ``Model`` or a flat dict
   of arrays; ``load`` returns what the file holds).
 
+>>> import os, tempfile
+>>> import numpy as np
+>>> from ngrad import nn
+>>> model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+>>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+>>> save_model(model, path)
+>>> clone = load_model(path)
+>>> all(np.array_equal(v, clone.state_dict()[k]) for k, v in model.state_dict().items())
+True
+
 The metadata is one JSON document (safetensors: the ``"ngrad"`` entry of the
 header's ``__metadata__``; npz: the uint8 array ``"__ngrad__"``) with a
 SHA-256 digest over it and every array, checked on load.
