@@ -427,9 +427,10 @@ class LearningRateScheduler(Callback):
 
     ``schedule`` takes the 0-based epoch and the current learning rate (or
     just the epoch) and returns the new rate; it is applied to every param
-    group. A pure schedule from :mod:`ngrad.optim.lr_scheduler` fits with a
-    lambda, e.g. ``lambda epoch, lr: step_decay(epoch, 0.1, ...)``. The rate
-    is logged as ``lr``. A run resumed mid-epoch keeps the restored rate
+    group. The closed-form schedules of :mod:`ngrad.optim.lr_scheduler` take
+    the initial rate, e.g.
+    ``LearningRateScheduler(lambda epoch, lr: step_decay(epoch, 0.1, step_size=10))``.
+    The rate is logged as ``lr``. A run resumed mid-epoch keeps the restored rate
     instead of applying the schedule to that epoch twice.
     """
 
