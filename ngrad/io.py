@@ -369,8 +369,10 @@ def _hashable(key):
 # ----------------------------------------------------------------- weights
 def _module_of(obj):
     """The ``nn.Module`` inside ``obj`` (a Module or an ``ngrad.Model`` wrapper)."""
+    if hasattr(obj, "state_dict"):
+        return obj  # a module (even one with a child named "module")
     module = getattr(obj, "module", None)
-    return module if module is not None and hasattr(module, "state_dict") else obj
+    return module if hasattr(module, "state_dict") else obj
 
 
 def save_weights(model, path) -> None:

@@ -217,3 +217,17 @@ def test_load_checkpoint_rejects_weights_file(tmp_path):
 def test_missing_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "nope.npz")
+
+
+def test_module_with_a_child_named_module_saves_whole(tmp_path):
+    class Wrapper(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.module = nn.Linear(2, 2)
+            self.head = nn.Linear(2, 1)
+
+        def forward(self, X):
+            return self.head(self.module(X))
+
+    save_weights(Wrapper(), tmp_path / "w.npz")
+    assert set(load(tmp_path / "w.npz")) == {"module.weight", "module.bias", "head.weight", "head.bias"}
