@@ -5,6 +5,8 @@ best. Every trial's hyperparameters are drawn up front from one seeded
 generator, so a search gives the same trials on a local process pool, a thread
 pool, in-process, or on a Dask cluster (``distributed.Client(...).get_executor()``).
 A trial that raises is recorded as failed, with its traceback; the search goes on.
+On the default process pool, a worker that dies outright (a crash in native
+code, the out-of-memory killer) fails only the trial it was running.
 
 >>> from ngrad.tune import loguniform, random_search
 >>> def objective(params):                      # a "dev error" smallest at lr = 0.01
@@ -277,31 +279,66 @@ def coarse_to_fine(objective, space, rounds=2, n_trials=20, top_k=5, margin=0.25
 
 
 def _run_all(objective, points, executor, metric, max_workers, verbose, maximize):
+    n = len(points)
     if executor == "serial":
-        return [_report(run_trial(objective, i, p, metric), verbose, len(points)) for i, p in enumerate(points)]
-    own = executor is None or isinstance(executor, str)
-    pool = _make_executor(executor, objective, max_workers) if own else executor
-    try:
-        futures = {pool.submit(run_trial, objective, i, p, metric): i for i, p in enumerate(points)}
-        trials = {}
-        for fut in cf.as_completed(futures):
-            i = futures[fut]
-            trials[i] = _report(_collect(fut, i, points[i]), verbose, len(points))
-    finally:
-        if own:
-            pool.shutdown(wait=True)
-    return [trials[i] for i in range(len(points))]
+        return [_report(run_trial(objective, i, p, metric), verbose, n) for i, p in enumerate(points)]
+    if executor is None or isinstance(executor, str):
+        trials = _run_own_pool(objective, points, executor, metric, max_workers, verbose)
+    else:  # the caller's executor, left open
+        done = _run_on(executor, objective, points, range(n), metric)
+        trials = {i: _report(t, verbose, n) for i, (t, _) in done.items()}
+    return [trials[i] for i in range(n)]
+
+
+def _run_on(pool, objective, points, numbers, metric):
+    """``{number: (Trial, pool_broke)}`` for the trials ``numbers`` run on ``pool``."""
+    futures = {pool.submit(run_trial, objective, i, points[i], metric): i for i in numbers}
+    return {futures[f]: _collect(f, futures[f], points[futures[f]]) for f in cf.as_completed(futures)}
+
+
+def _run_own_pool(objective, points, kind, metric, max_workers, verbose):
+    """Run every trial on pools of our own; survive workers that die.
+
+    A worker killed mid-trial (a crash in native code, ``os._exit``, the
+    out-of-memory killer) breaks the whole pool and every trial still pending
+    on it. Those trials run again on a fresh pool; when a round makes no
+    progress, each remaining trial runs alone so that only the culprit fails.
+    """
+    n, pending, isolate, trials = len(points), list(range(len(points))), False, {}
+    while pending:
+        groups = [[i] for i in pending] if isolate else [pending]
+        broken = []
+        for group in groups:
+            pool = _make_executor(kind, objective, 1 if isolate else max_workers)
+            try:
+                done = _run_on(pool, objective, points, group, metric)
+            finally:
+                pool.shutdown(wait=True)
+            for i, (trial, broke) in done.items():
+                if broke and not isolate:
+                    broken.append(i)
+                else:
+                    trials[i] = _report(_explain(trial) if broke else trial, verbose, n)
+        isolate = isolate or len(broken) == len(pending)
+        pending = sorted(broken)
+    return trials
 
 
 def _collect(fut, number, params):
-    """The future's Trial, or a failed Trial when the executor itself failed (worker died...)."""
+    """(the future's Trial, False), or (a failed Trial, whether the process pool broke)."""
     try:
-        return fut.result()
+        return fut.result(), False
     except BaseException as e:  # noqa: BLE001 - a dead worker must not stop the search
         if isinstance(e, KeyboardInterrupt):
             raise
         tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
-        return Trial(number, params, status="failed", error=_last_line(e), traceback=tb)
+        trial = Trial(number, params, status="failed", error=_last_line(e), traceback=tb)
+        return trial, isinstance(e, cf.process.BrokenProcessPool)
+
+
+def _explain(trial):
+    trial.error = "the worker process died while running this trial (a crash, os._exit or out of memory)"
+    return trial
 
 
 def _report(trial, verbose, total):

@@ -39,6 +39,12 @@ def crashes_sometimes(params):
     return {"accuracy": 1 - params["lr"], "epochs_run": 3}
 
 
+def kills_its_worker(params):
+    if params["lr"] > 0.1:
+        os._exit(3)  # the process dies: no exception, no traceback
+    return params["lr"]
+
+
 def returns_nan(params):
     return float("nan")
 
@@ -177,6 +183,14 @@ def test_crashing_trial_is_recorded_and_the_search_goes_on(tmp_path):
     assert {r["status"] for r in rows} == {"ok", "failed"}
     assert "diverged" in (tmp_path / "failures.txt").read_text()
     assert (tmp_path / "results.png").read_bytes()[:8] == PNG
+
+
+def test_a_dying_worker_fails_only_its_own_trial():
+    res = random_search(kills_its_worker, SPACE, n_trials=10, seed=0)
+    killers = [t.params["lr"] > 0.1 for t in res.trials]
+    assert any(killers) and not all(killers)
+    assert [t.status == "failed" for t in res.trials] == killers
+    assert all("worker process died" in t.error for t in res.failed)
 
 
 def test_nan_score_and_dict_without_metric_are_failures():
