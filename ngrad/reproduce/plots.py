@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+REGION_COLORS = ("#f6b8b0", "#b3cde8")  # light red: predicted 0, light blue: predicted 1
 PLOT_HINT = 'plots skipped: matplotlib is not installed (pip install "ngrad[plot]")'
 
 
@@ -63,7 +64,7 @@ def decision_boundaries(path, panels: list, X, y, step: float = 0.02, ncols: int
     fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 4 * nrows), squeeze=False)
     for ax, (title, predict) in zip(axes.flat, panels):
         Z = np.asarray(predict(grid)).reshape(xx.shape)
-        ax.contourf(xx, yy, Z, cmap=plt.cm.Spectral)
+        ax.contourf(xx, yy, Z, levels=[-0.5, 0.5, 1.5], colors=REGION_COLORS)  # same colors even if Z is constant
         ax.scatter(X[:, 0], X[:, 1], c=y, s=20, cmap=plt.cm.Spectral, edgecolors="white", linewidths=0.4)
         ax.set(title=title, xlabel="x1", ylabel="x2")
     for ax in list(axes.flat)[len(panels):]:
