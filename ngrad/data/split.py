@@ -187,8 +187,8 @@ def check_same_distribution(dev_sources, test_sources, tol=0.05):
     only_dev = sorted(set(dev_count) - set(test_count), key=str)
     only_test = sorted(set(test_count) - set(dev_count), key=str)
     if only_dev or only_test:
-        parts = [f"source {s!r} is in dev ({dev_count[s]} examples) but not in test" for s in only_dev]
-        parts += [f"source {s!r} is in test ({test_count[s]} examples) but not in dev" for s in only_test]
+        parts = [f"source {s!r} is in dev ({_n(dev_count[s])}) but not in test" for s in only_dev]
+        parts += [f"source {s!r} is in test ({_n(test_count[s])}) but not in dev" for s in only_test]
         raise ValueError(_mismatch_message(parts))
     slack = tol + 1.0 / max(n_dev, 1) + 1.0 / max(n_test, 1)
     parts = [
@@ -375,9 +375,13 @@ def _common_length(arrays, stratify, sources):
     return m
 
 
+def _n(count):
+    return f"{count} example" + ("" if count == 1 else "s")
+
+
 def _mismatch_message(parts):
     return (
         "dev and test must come from the same distribution (the data you want to do well on), but "
         + "; ".join(parts)
-        + ". Draw both from the same sources, e.g. dev_sources=[...] with stratification by source."
+        + ". Draw both from the same sources (dev_sources=[...]), large enough to hold each source's share."
     )

@@ -121,6 +121,11 @@ def test_sources_mixed_dev_and_test_share_the_mix():
     check_same_distribution(sources[dv], sources[te])
 
 
+def test_split_too_small_for_the_source_mix_names_the_sources():
+    with pytest.raises(ValueError, match=r"source 'a' is in dev \(1 example\) but not in test; source 'b' is in test"):
+        train_dev_test_split(np.arange(3), counts=(1, 1, 1), sources=["a", "a", "b"], seed=0)
+
+
 def test_check_same_distribution_names_the_sources():
     with pytest.raises(ValueError, match=r"'web'.*in dev.*not in test"):
         check_same_distribution(["web", "mobile", "mobile"], ["mobile", "mobile"])
