@@ -187,14 +187,14 @@ def mistakes_gallery(images, mistakes, path, class_names=None, max_images=25, nc
     -------
     pathlib.Path
     """
-    from ngrad.metrics import _pyplot
+    from ngrad.metrics import new_figure, save_figure
 
-    plt = _pyplot()
     images = np.asarray(images)
     chosen = sorted(mistakes, key=lambda x: (not x.possibly_mislabeled, x.index))[:max_images]
     ncols = max(1, min(ncols, len(chosen)))
     nrows = max(1, -(-len(chosen) // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.4 * ncols, 2.9 * nrows + 0.4), squeeze=False)
+    fig = new_figure(figsize=(2.4 * ncols, 2.9 * nrows + 0.4))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     if not chosen:
@@ -205,7 +205,7 @@ def mistakes_gallery(images, mistakes, path, class_names=None, max_images=25, nc
         ax.set_title(_caption(mk, class_names), fontsize=8, color="red" if mk.possibly_mislabeled else "black")
     fig.suptitle(title or f"{len(mistakes)} mistakes (red: confident, possibly mislabeled)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / (2.9 * nrows + 0.4)))
-    return _save(fig, plt, path)
+    return save_figure(fig, path)
 
 
 def _displayable(img, image_shape):
@@ -283,14 +283,6 @@ def mistakes_csv(mistakes, path, X=None, feature_names=None, texts=None, class_n
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(rows)
-    return path
-
-
-def _save(fig, plt, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 

@@ -317,15 +317,13 @@ def plot_confusion_matrix(y_true, y_pred, path, labels=None, names=None, normali
     pathlib.Path
         The written file.
     """
-    from pathlib import Path
-
-    plt = _pyplot()
     t, p = _pair(y_true, y_pred)
     labels = _class_labels(t, p, labels)
     cm = confusion_matrix(t, p, labels=labels, normalize=normalize)
     names = [str(n) for n in (labels.tolist() if names is None else names)]
     k = len(labels)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * k, 1.0 + 0.8 * k))
+    fig = new_figure(figsize=(1.2 + 0.9 * k, 1.0 + 0.8 * k))
+    ax = fig.subplots()
     im = ax.imshow(cm, cmap="Blues")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     ax.set(xticks=range(k), yticks=range(k), xticklabels=names, yticklabels=names)
@@ -336,23 +334,32 @@ def plot_confusion_matrix(y_true, y_pred, path, labels=None, names=None, normali
             text = f"{cm[i, j]:.2f}" if normalize else str(int(cm[i, j]))
             ax.text(j, i, text, ha="center", va="center", color="white" if cm[i, j] > threshold else "black")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
-def _pyplot():
-    """``matplotlib.pyplot`` on the Agg backend, or an error naming the extra to install."""
+def new_figure(figsize):
+    """A matplotlib ``Figure`` drawn by the Agg canvas, outside pyplot (no global backend change).
+
+    Raises an ``ImportError`` naming the ``plot`` extra when matplotlib is missing.
+    """
     try:
-        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError('plotting needs matplotlib: pip install "ngrad[plot]"') from e
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
 
-    return plt
+
+def save_figure(fig, path, dpi=100):
+    """Write ``fig`` as a PNG at ``path`` (parent folders created); returns the ``Path``."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    return path
 
 
 # ------------------------------------------------------------ model choice

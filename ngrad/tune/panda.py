@@ -98,11 +98,11 @@ class Babysitter:
 
     def plot(self, path) -> Path:
         """Save a PNG of the metric (top) and the learning rate (bottom, log scale) per epoch."""
-        from ngrad.metrics import _pyplot
+        from ngrad.metrics import new_figure, save_figure
 
-        plt = _pyplot()
         epochs = [h["epoch"] for h in self.history]
-        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6, 5), sharex=True, height_ratios=[3, 1])
+        fig = new_figure(figsize=(6, 5))
+        ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
         ax1.plot(epochs, self.curve, marker="o", ms=3)
         for h in self.history:
             if h["event"]:
@@ -116,11 +116,7 @@ class Babysitter:
         ax2.set_xlabel("epoch")
         ax2.grid(alpha=0.3)
         fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        return path
+        return save_figure(fig, path)
 
 
 def babysit(

@@ -1,8 +1,6 @@
 """The search plot: the score against each hyperparameter, on the scale it was sampled on."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ngrad.tune.space import Choice, Distribution
@@ -27,15 +25,15 @@ def plot_search(result, path, ncols=3):
     -------
     pathlib.Path
     """
-    from ngrad.metrics import _pyplot
+    from ngrad.metrics import new_figure, save_figure
 
-    plt = _pyplot()
     names = [k for k, v in result.space.items() if isinstance(v, Distribution)]
     ok = result.ok
     n = max(1, len(names))
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
+    fig = new_figure(figsize=(4.2 * ncols, 3.4 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     best = result.best
     for ax, name in zip(axes.ravel(), names):
         _panel(ax, name, result.space[name], ok, best, result.metric)
@@ -45,11 +43,7 @@ def plot_search(result, path, ncols=3):
         axes[0, 0].text(0.5, 0.5, "nothing was sampled", ha="center", va="center")
     fig.suptitle(_title(result), fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _panel(ax, name, dist, ok, best, metric):
