@@ -178,3 +178,11 @@ def test_docstring_examples():
     import importlib
 
     assert doctest.testmod(importlib.import_module("ngrad.metrics"), optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_plot_without_matplotlib_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # as if matplotlib were not installed
+    with pytest.raises(ImportError, match=r'pip install "ngrad\[plot\]"'):
+        M.plot_confusion_matrix([0, 1], [0, 1], tmp_path / "cm.png")
