@@ -76,7 +76,21 @@ from ngrad.ops.shape import (
 from ngrad.random import get_generator, manual_seed
 from ngrad.tensor import Tensor
 from ngrad.testing.gradcheck import gradcheck
-from ngrad import nn  # noqa: E402  (after the core it builds on)
+# The toolkit, after the core it builds on.
+from ngrad import data, nn, optim  # noqa: E402
+from ngrad.io import (  # noqa: E402
+    load,
+    load_checkpoint,
+    load_model,
+    load_weights,
+    save,
+    save_checkpoint,
+    save_model,
+    save_weights,
+)
+from ngrad.train import Model  # noqa: E402
+from ngrad import error_analysis, metrics, tune  # noqa: E402
+from ngrad.diagnose import diagnose, diagnose_model  # noqa: E402
 
 clamp = clip
 

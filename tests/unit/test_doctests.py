@@ -6,7 +6,9 @@ import pytest
 
 MODULES = [
     "ngrad", "ngrad.backend", "ngrad.creation", "ngrad.function", "ngrad.tensor",
-    "ngrad.testing.gradcheck", "ngrad.testing.registry",
+    "ngrad.testing.gradcheck", "ngrad.testing.registry", "ngrad.nn", "ngrad.data",
+    "ngrad.io", "ngrad.data.loader", "ngrad.data.preprocessing", "ngrad.train.model", "ngrad.train.metrics",
+    "ngrad.train.history",
 ]
 
 
