@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ngrad.metrics import _labels_1d
+
 __all__ = [
     "ErrorAnalysis",
     "Mistake",
@@ -88,7 +90,7 @@ def find_mistakes(y_true, y_pred=None, scores=None, classes=None, mislabeled_thr
     list of Mistake
         In dev-set order.
     """
-    t = _flat(y_true, "y_true")
+    t = _labels_1d(y_true, "y_true")
     if y_pred is None and scores is None:
         raise ValueError("find_mistakes needs y_pred= (labels) or scores= (probabilities)")
     pred, conf = _predictions(t, y_pred, scores, classes)
@@ -123,7 +125,7 @@ def mistakes_from_model(predict, X, y, classes=None, mislabeled_threshold=0.9):
 def _predictions(t, y_pred, scores, classes):
     """(predicted labels, confidence or None)."""
     if scores is None:
-        p = _flat(y_pred, "y_pred")
+        p = _labels_1d(y_pred, "y_pred")
         _same_length(t, p, "y_pred")
         return p, None
     s = _scores(scores, len(t))
@@ -139,7 +141,7 @@ def _predictions(t, y_pred, scores, classes):
     if y_pred is None:
         col = s.argmax(axis=1)
         return cls[col], s[np.arange(len(col)), col]
-    p = _flat(y_pred, "y_pred")
+    p = _labels_1d(y_pred, "y_pred")
     _same_length(t, p, "y_pred")
     col = np.array([_column(cls, v) for v in p.tolist()])
     return p, s[np.arange(len(col)), col]
@@ -437,15 +439,6 @@ def _check_total(total, n_rows):
             f"total_dev_errors={total!r} must be a whole number at least the {n_rows} rows of the CSV"
         )
     return int(total)
-
-
-def _flat(a, name):
-    arr = np.asarray(a)
-    if arr.ndim > 1 and sum(d > 1 for d in arr.shape) <= 1:
-        arr = arr.reshape(-1)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must hold one label per example (1-D), got shape {arr.shape}")
-    return arr
 
 
 def _same_length(t, p, name):
