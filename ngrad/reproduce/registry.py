@@ -9,6 +9,7 @@ from typing import Callable
 MODULES = (
     "c1w2_logreg",
     "c1w3_planar",
+    "c1w4_deep",
     "c2w1_init",
     "c2w1_gradcheck",
 )
