@@ -11,6 +11,7 @@ MODULES = (
     "c1w3_planar",
     "c1w4_deep",
     "c2w1_init",
+    "c2w1_regularization",
     "c2w1_gradcheck",
 )
 
