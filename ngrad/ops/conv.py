@@ -34,6 +34,8 @@ Examples
 """
 from __future__ import annotations
 
+import operator
+
 from ngrad.backend import get_array_module
 from ngrad.errors import ShapeError
 from ngrad.function import Function
@@ -50,6 +52,7 @@ from ngrad.ops.conv_utils import (
     planar_to_nchw,
     same_padding,
     unfold,
+    use_batch_major,
     workspace,
 )
 from ngrad.ops.shape import transpose
@@ -80,16 +83,25 @@ def conv_forward(x, w, g: ConvGeometry, groups=1, bias=None):
     n, c = x.shape[:2]
     f = w.shape[0]
     k, p = c * g.kk, g.ho * g.wo
+    kg, fg = k // groups, f // groups
     xpad = pad2d(x, g.pads)  # (N, C, Hp, Wp)
-    w3 = w.reshape(groups, f // groups, k // groups)  # (G, F/G, K/G)
+    w3 = w.reshape(groups, fg, kg)  # (G, F/G, K/G)
     y = xp.empty((n, f, g.ho, g.wo), dtype=dtype)
+    batch_major = use_batch_major(g)
     step = chunk_images(k * p, dtype.itemsize, n)
     for a in range(0, n, step):
         m = min(n, a + step) - a
-        cols = unfold(xpad[a:a + m], g, workspace("cols", (k, m * p), dtype, xp))  # (K, m*P)
-        prod = workspace("prod", (f, m * p), dtype, xp)  # (F, m*P)
-        xp.matmul(w3, cols.reshape(groups, k // groups, m * p), out=prod.reshape(groups, f // groups, m * p))
-        planar_to_nchw(prod.reshape(f, m, p), y[a:a + m].reshape(m, f, p), bias)
+        ym = y[a:a + m].reshape(m, f, p)
+        if batch_major:  # one GEMM per image and group, straight into y
+            cols = unfold(xpad[a:a + m], g, workspace("cols", (m, k, p), dtype, xp), batch_major)  # (m, K, P)
+            xp.matmul(w3, cols.reshape(m, groups, kg, p), out=ym.reshape(m, groups, fg, p))
+            if bias is not None:
+                ym += bias[:, None]
+        else:  # one GEMM per group over the whole chunk, then back to NCHW with the bias
+            cols = unfold(xpad[a:a + m], g, workspace("cols", (k, m * p), dtype, xp))  # (K, m*P)
+            prod = workspace("prod", (f, m * p), dtype, xp)  # (F, m*P)
+            xp.matmul(w3, cols.reshape(groups, kg, m * p), out=prod.reshape(groups, fg, m * p))
+            planar_to_nchw(prod.reshape(f, m, p), ym, bias)
     return y, xpad
 
 
@@ -105,23 +117,29 @@ def conv_backward(gy, w, g: ConvGeometry, groups, xpad_shape, xpad=None, need_x=
     n, f = gy.shape[:2]
     c = xpad_shape[1]
     k, p = c * g.kk, g.ho * g.wo
-    w3 = w.reshape(groups, f // groups, k // groups)  # (G, F/G, K/G)
+    kg, fg = k // groups, f // groups
+    w3 = w.reshape(groups, fg, kg)  # (G, F/G, K/G)
     dxpad = xp.zeros(xpad_shape, dtype=dtype) if need_x else None  # (N, C, Hp, Wp)
     dw3 = xp.zeros(w3.shape, dtype=dtype) if need_w else None
-    tmp = xp.empty(w3.shape, dtype=dtype) if need_w else None
+    batch_major = use_batch_major(g)
     step = chunk_images(k * p, dtype.itemsize, n)
     for a in range(0, n, step):
         m = min(n, a + step) - a
-        gp = nchw_to_planar(gy[a:a + m], workspace("gplanar", (f, m * p), dtype, xp))  # (F, m*P)
-        gp3 = gp.reshape(groups, f // groups, m * p)
+        if batch_major:
+            gm = gy[a:a + m].reshape(m, groups, fg, p)  # (m, G, F/G, P)
+            cshape, cgroups = (m, k, p), (m, groups, kg, p)
+        else:
+            gm = nchw_to_planar(gy[a:a + m], workspace("gplanar", (f, m * p), dtype, xp))  # (F, m*P)
+            gm = gm.reshape(groups, fg, m * p)
+            cshape, cgroups = (k, m * p), (groups, kg, m * p)
         if need_w:
-            cols = unfold(xpad[a:a + m], g, workspace("cols", (k, m * p), dtype, xp))  # (K, m*P)
-            xp.matmul(gp3, cols.reshape(groups, k // groups, m * p).transpose(0, 2, 1), out=tmp)
-            dw3 += tmp
+            cols = unfold(xpad[a:a + m], g, workspace("cols", cshape, dtype, xp), batch_major)
+            part = xp.matmul(gm, cols.reshape(cgroups).swapaxes(-1, -2))  # ([m,] G, F/G, K/G)
+            dw3 += part.sum(axis=0) if batch_major else part
         if need_x:
-            dcols = workspace("cols", (k, m * p), dtype, xp)  # (K, m*P)
-            xp.matmul(w3.transpose(0, 2, 1), gp3, out=dcols.reshape(groups, k // groups, m * p))
-            fold_add(dcols, dxpad[a:a + m], g)
+            dcols = workspace("cols", cshape, dtype, xp)
+            xp.matmul(w3.transpose(0, 2, 1), gm, out=dcols.reshape(cgroups))
+            fold_add(dcols, dxpad[a:a + m], g, batch_major)
     dx = xp.ascontiguousarray(crop2d(dxpad, g.pads)) if need_x else None
     dw = dw3.reshape(w.shape) if need_w else None
     return dx, dw
@@ -196,16 +214,19 @@ class ConvTranspose2d(Function):
 
     Shapes: x (N, Cin, H, W), weight (Cin, Cout/groups, kh, kw), bias (Cout,)
     -> (N, Cout, Hout, Wout); ``geometry`` describes the matching conv2d that
-    maps (Hout, Wout) back to (H, W).
+    maps (Hout, Wout) back to (H, W), and ``extra`` the zero rows and columns
+    of output padding beyond every window (see :func:`transpose_geometry`).
     """
 
     name = "conv_transpose2d"
 
-    def forward(ctx, x, weight, bias=None, geometry=None, groups=1, out_channels=None):
+    def forward(ctx, x, weight, bias=None, geometry=None, groups=1, out_channels=None, extra=(0, 0)):
         g = geometry
         n = x.shape[0]
         pad_shape = (n, out_channels, g.hp, g.wp)
         y, _ = conv_backward(x, weight, g, groups, pad_shape, need_x=True, need_w=False)
+        if any(extra):
+            y = pad2d(y, ((0, extra[0]), (0, extra[1])))
         if bias is not None:
             y += bias[:, None, None]
         ctx.save_for_backward(x, weight)
@@ -216,11 +237,12 @@ class ConvTranspose2d(Function):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         g = ctx.geometry
-        gpad = pad2d(gy, g.pads) if need_w else None  # (N, Cout, Hp, Wp)
-        dx = conv_forward(gy, weight, g, ctx.groups)[0] if need_x else None  # (N, Cin, H, W)
+        gin = gy[:, :, :g.h, :g.w]  # without the zero output padding
+        dx = conv_forward(gin, weight, g, ctx.groups)[0] if need_x else None  # (N, Cin, H, W)
         dw = None
         if need_w:
             # conv2d's weight gradient with the roles swapped: "input" gy, "output gradient" x.
+            gpad = pad2d(gin, g.pads)  # (N, Cout, Hp, Wp)
             _, dw = conv_backward(x, weight, g, ctx.groups, gpad.shape, gpad, need_x=False, need_w=True)
         return dx, dw, bias_grad(gy) if need_b else None
 
@@ -244,8 +266,13 @@ def _check_conv_args(op, x, weight, bias, groups, in_axis):
     """Channel checks shared by conv2d (in_axis 1) and conv_transpose2d (in_axis 0)."""
     if weight.ndim != 4:
         raise ShapeError(f"{op}: expected a 4-D weight, got shape {tuple(weight.shape)}")
-    if not isinstance(groups, int) or groups < 1:
+    try:
+        ok = operator.index(groups) >= 1
+    except TypeError:
+        ok = False
+    if not ok:
         raise ShapeError(f"{op}: groups must be a positive int, got {groups!r}")
+    groups = operator.index(groups)
     c = x.shape[1]
     if in_axis == 1:
         f, cg = weight.shape[0], weight.shape[1]
@@ -272,7 +299,7 @@ def _check_conv_args(op, x, weight, bias, groups, in_axis):
     if bias is not None and tuple(bias.shape) != (out_c,):
         raise ShapeError(f"{op}: bias must have shape ({out_c},) for {out_c} output channels, "
                          f"got {tuple(bias.shape)}")
-    return out_c
+    return out_c, groups
 
 
 # ------------------------------------------------------------------ functional API
@@ -327,17 +354,21 @@ def conv2d(x, weight, bias=None, stride=1, padding="valid", dilation=1, groups=1
     if last:
         x = to_nchw(x)
     bias = None if bias is None else as_tensor(bias)
-    _check_conv_args("conv2d", x, weight, bias, groups, in_axis=1)
+    _, groups = _check_conv_args("conv2d", x, weight, bias, groups, in_axis=1)
     g = conv_geometry("conv2d", x.shape[2:], weight.shape[2:], stride, padding, dilation)
     y = Conv2d.apply(x, weight, bias, geometry=g, groups=groups)
     return to_nhwc(y) if last else y
 
 
 def transpose_geometry(op, in_hw, kernel, stride, padding, output_padding, dilation):
-    """The conv2d geometry whose adjoint maps ``in_hw`` to the transposed conv's output.
+    """The conv2d geometry whose adjoint is the transposed convolution of an ``in_hw`` input.
 
-    Numeric padding is PyTorch's (``Hout = (H-1)*s - 2p + d*(k-1) + output_padding + 1``);
-    ``'valid'`` is padding 0; ``'same'`` is Keras's (``Hout = H * s``).
+    Returns ``(geometry, extra)``: the transposed conv's output is the
+    adjoint's (geometry.h, geometry.w) plus ``extra`` (rows, cols) of zeros
+    at the bottom/right (output padding beyond the reach of every window).
+    Numeric padding is PyTorch's (``Hout = (H-1)*s - 2p + d*(k-1) + output_padding + 1``;
+    the output padding takes back as much of the bottom/right crop as there
+    is); ``'valid'`` is padding 0; ``'same'`` is Keras's (``Hout = H * s``).
     """
     kh, kw = pair(kernel, "kernel_size", op)
     sh, sw = pair(stride, "stride", op)
@@ -347,21 +378,22 @@ def transpose_geometry(op, in_hw, kernel, stride, padding, output_padding, dilat
         raise ShapeError(f"{op}: output_padding {output_padding!r} must be smaller than stride or dilation")
     h, w = in_hw
     if padding == "same":
-        hx, wx = h * sh + oph, w * sw + opw
-        pads = (same_padding(hx, kh, sh, dh), same_padding(wx, kw, sw, dw))
-    else:
-        if padding == "valid":
-            padding = 0
-        ph, pw = (padding, padding) if isinstance(padding, int) else padding
-        hx = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
-        wx = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
-        pads = ((ph, ph), (pw, pw))
-    if hx < 1 or wx < 1:
+        if oph or opw:
+            raise ShapeError(f"{op}: output_padding applies to numeric padding, not 'same'")
+        hx, wx = h * sh, w * sw
+        g = ConvGeometry(hx, wx, kh, kw, sh, sw, dh, dw, (same_padding(hx, kh, sh, dh), same_padding(wx, kw, sw, dw)))
+        return g, (0, 0)
+    ph, pw = (0, 0) if padding == "valid" else (padding, padding) if isinstance(padding, int) else padding
+    hx = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    wx = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    if hx < 1 or wx < 1 or min(ph, pw) < 0:
         raise ShapeError(f"{op}: padding {padding!r} leaves no output for an input of size {(h, w)}")
-    g = ConvGeometry(hx, wx, kh, kw, sh, sw, dh, dw, pads)
+    extra = (max(oph - ph, 0), max(opw - pw, 0))
+    pads = ((ph, max(ph - oph, 0)), (pw, max(pw - opw, 0)))
+    g = ConvGeometry(hx - extra[0], wx - extra[1], kh, kw, sh, sw, dh, dw, pads)
     if (g.ho, g.wo) != (h, w):  # pragma: no cover - guarded by the size formulas above
         raise ShapeError(f"{op}: inconsistent geometry {g} for input size {(h, w)}")
-    return g
+    return g, extra
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
@@ -380,8 +412,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     if last:
         x = to_nchw(x)
     bias = None if bias is None else as_tensor(bias)
-    out_c = _check_conv_args("conv_transpose2d", x, weight, bias, groups, in_axis=0)
-    g = transpose_geometry("conv_transpose2d", x.shape[2:], weight.shape[2:], stride, padding, output_padding,
-                           dilation)
-    y = ConvTranspose2d.apply(x, weight, bias, geometry=g, groups=groups, out_channels=out_c)
+    out_c, groups = _check_conv_args("conv_transpose2d", x, weight, bias, groups, in_axis=0)
+    g, extra = transpose_geometry("conv_transpose2d", x.shape[2:], weight.shape[2:], stride, padding,
+                                  output_padding, dilation)
+    y = ConvTranspose2d.apply(x, weight, bias, geometry=g, groups=groups, out_channels=out_c, extra=extra)
     return to_nhwc(y) if last else y

@@ -40,6 +40,8 @@ from ngrad.errors import ShapeError
 
 #: target size of one chunk of columns; a chunk of this size stays in L2
 CHUNK_BYTES = 1 << 20
+#: output positions per image from which a convolution uses one GEMM per image
+BATCH_MAJOR_MIN = 256
 
 
 # ------------------------------------------------------------------ arguments
@@ -186,6 +188,14 @@ def workspace(name: str, shape, dtype, xp):
     return buf[:size].reshape(shape)
 
 
+def use_batch_major(g: ConvGeometry) -> bool:
+    """Column layout for a convolution: one GEMM per image when the output
+    planes are large enough (>= ``BATCH_MAJOR_MIN`` positions) to make
+    good GEMMs on their own (no transposing pass afterwards), else planar
+    (the batch folded into one GEMM per chunk)."""
+    return g.ho * g.wo >= BATCH_MAJOR_MIN
+
+
 def chunk_images(per_image_elems: int, itemsize: int, n: int) -> int:
     """How many images one chunk of ``per_image_elems`` columns each holds."""
     return max(1, min(n, CHUNK_BYTES // max(per_image_elems * itemsize, 1)))
@@ -223,20 +233,21 @@ def crop2d(xpad, pads):
 
 
 # ------------------------------------------------------------------ windows
-def window_view(xpad, g: ConvGeometry):
+def window_view(xpad, g: ConvGeometry, batch_major: bool = False):
     """The sliding windows of a padded input as a strided view (no copy).
 
     xpad (N, C, Hp, Wp) -> (C, kh, kw, N, Ho, Wo) with
-    ``view[c, i, j, n, oh, ow] = xpad[n, c, oh*sh + i*dh, ow*sw + j*dw]``.
+    ``view[c, i, j, n, oh, ow] = xpad[n, c, oh*sh + i*dh, ow*sw + j*dw]``,
+    or (N, C, kh, kw, Ho, Wo) when ``batch_major``.
     """
     xp = get_array_module(xpad)
     n, c = xpad.shape[:2]
     s_n, s_c, s_h, s_w = xpad.strides
-    return xp.lib.stride_tricks.as_strided(
-        xpad,
-        shape=(c, g.kh, g.kw, n, g.ho, g.wo),
-        strides=(s_c, g.dh * s_h, g.dw * s_w, s_n, g.sh * s_h, g.sw * s_w),
-    )
+    kernel, kstrides = (g.kh, g.kw), (g.dh * s_h, g.dw * s_w)
+    out, ostrides = (g.ho, g.wo), (g.sh * s_h, g.sw * s_w)
+    if batch_major:
+        return xp.lib.stride_tricks.as_strided(xpad, (n, c) + kernel + out, (s_n, s_c) + kstrides + ostrides)
+    return xp.lib.stride_tricks.as_strided(xpad, (c,) + kernel + (n,) + out, (s_c,) + kstrides + (s_n,) + ostrides)
 
 
 def offset_slice(g: ConvGeometry, i: int, j: int):
@@ -245,29 +256,37 @@ def offset_slice(g: ConvGeometry, i: int, j: int):
     return (slice(r0, r0 + g.sh * (g.ho - 1) + 1, g.sh), slice(c0, c0 + g.sw * (g.wo - 1) + 1, g.sw))
 
 
-def unfold(xpad, g: ConvGeometry, out=None):
-    """Columns of an already padded input: xpad (n, C, Hp, Wp) -> (C*kh*kw, n*Ho*Wo).
+def unfold(xpad, g: ConvGeometry, out=None, batch_major: bool = False):
+    """Columns of an already padded input xpad (n, C, Hp, Wp).
 
-    Written into ``out`` when given (any array of that size).
+    Planar: (C*kh*kw, n*Ho*Wo); ``batch_major``: (n, C*kh*kw, Ho*Wo), one
+    column matrix per image. Written into ``out`` when given (any array of
+    that size).
     """
     xp = get_array_module(xpad)
     n, c = xpad.shape[:2]
-    view = window_view(xpad, g)  # (C, kh, kw, n, Ho, Wo)
+    view = window_view(xpad, g, batch_major)
     if out is None:
         out = xp.empty(view.shape, dtype=xpad.dtype)
     out = out.reshape(view.shape)
     out[...] = view
+    if batch_major:
+        return out.reshape(n, c * g.kk, g.ho * g.wo)
     return out.reshape(c * g.kk, n * g.ho * g.wo)
 
 
-def fold_add(cols, dxpad, g: ConvGeometry):
+def fold_add(cols, dxpad, g: ConvGeometry, batch_major: bool = False):
     """Add columns back onto a padded input grid: the adjoint of :func:`unfold`.
 
-    cols (C*kh*kw, n*Ho*Wo) is added in place into dxpad (n, C, Hp, Wp), one
-    strided add per kernel offset (overlapping windows accumulate).
+    cols (C*kh*kw, n*Ho*Wo) (or (n, C*kh*kw, Ho*Wo) when ``batch_major``) is
+    added in place into dxpad (n, C, Hp, Wp), one strided add per kernel
+    offset (overlapping windows accumulate).
     """
     n, c = dxpad.shape[:2]
-    c6 = cols.reshape(c, g.kh, g.kw, n, g.ho, g.wo)
+    if batch_major:
+        c6 = cols.reshape(n, c, g.kh, g.kw, g.ho, g.wo).transpose(1, 2, 3, 0, 4, 5)  # (C, kh, kw, n, Ho, Wo)
+    else:
+        c6 = cols.reshape(c, g.kh, g.kw, n, g.ho, g.wo)
     d = dxpad.transpose(1, 0, 2, 3)  # (C, n, Hp, Wp), a view
     for i in range(g.kh):
         for j in range(g.kw):
@@ -275,17 +294,19 @@ def fold_add(cols, dxpad, g: ConvGeometry):
             d[:, :, rows, cols_] += c6[:, i, j]
 
 
-def im2col(x, g: ConvGeometry):
-    """x (N, C, H, W) -> cols (C*kh*kw, N*Ho*Wo), padding included (see module doc)."""
-    return unfold(pad2d(x, g.pads), g)
+def im2col(x, g: ConvGeometry, batch_major: bool = False):
+    """x (N, C, H, W) -> cols (C*kh*kw, N*Ho*Wo) (or (N, C*kh*kw, Ho*Wo) when
+    ``batch_major``), padding included (see module doc)."""
+    return unfold(pad2d(x, g.pads), g, batch_major=batch_major)
 
 
-def col2im(cols, g: ConvGeometry, n: int, c: int):
-    """cols (C*kh*kw, N*Ho*Wo) -> (N, C, H, W): sums every column entry onto the
-    input position it was copied from (padding dropped). Adjoint of :func:`im2col`."""
+def col2im(cols, g: ConvGeometry, n: int, c: int, batch_major: bool = False):
+    """cols (C*kh*kw, N*Ho*Wo) (or (N, C*kh*kw, Ho*Wo)) -> (N, C, H, W): sums every
+    column entry onto the input position it was copied from (padding dropped).
+    The adjoint of :func:`im2col`."""
     xp = get_array_module(cols)
     dxpad = xp.zeros((n, c, g.hp, g.wp), dtype=cols.dtype)
-    fold_add(cols, dxpad, g)
+    fold_add(cols, dxpad, g, batch_major)
     return xp.ascontiguousarray(crop2d(dxpad, g.pads))
 
 
