@@ -36,8 +36,10 @@ def time_step(step, timing: Timing) -> dict:
     """Warm ``step`` up, then time ``timing.blocks`` blocks of repeated calls.
 
     A block repeats ``step`` enough times to last at least ``block_s`` seconds
-    (judged from the warm-up). Returns the repetitions per block and the
-    seconds per call of every block.
+    (judged from the warm-up). Returns the repetitions per block and, for
+    every block, the wall seconds per call and the CPU seconds per call (the
+    process's CPU time: with one thread, a block whose CPU time falls well
+    short of its wall time spent that difference waiting for a core).
     """
     n = 0
     t0 = time.perf_counter()
@@ -46,14 +48,16 @@ def time_step(step, timing: Timing) -> dict:
         n += 1
     per_call = (time.perf_counter() - t0) / n
     reps = max(1, math.ceil(timing.block_s / per_call)) if timing.block_s > 0 and per_call > 0 else 1
-    blocks = []
+    blocks, cpu = [], []
     for _ in range(timing.blocks):
+        c = time.process_time()
         t = time.perf_counter()
         for _ in range(reps):
             step()
         blocks.append((time.perf_counter() - t) / reps)
+        cpu.append((time.process_time() - c) / reps)
     gc.collect()
-    return {"reps": reps, "warmup_calls": n, "block_s_per_call": blocks}
+    return {"reps": reps, "warmup_calls": n, "block_s_per_call": blocks, "block_cpu_s_per_call": cpu}
 
 
 def tracemalloc_peak_mib(step, calls: int = 3) -> float:

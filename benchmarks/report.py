@@ -63,6 +63,26 @@ def _notes(rec):
     return out
 
 
+SUSPECT_SHARE = 0.9
+
+
+def _cpu_share_note(rec):
+    """The lowest CPU share (CPU time / wall time / threads) over the timed blocks, per framework."""
+    shares = {}
+    for case in rec["cases"]:
+        for fw, f in case["frameworks"].items():
+            if "cpu_share" in f:
+                shares[fw] = min(shares.get(fw, 9.0), f["cpu_share"])
+    if not shares:
+        return ""
+    text = ", ".join(f"{NAMES[fw]} {v:.2f}" for fw, v in shares.items())
+    low = [NAMES[fw] for fw, v in shares.items() if v < SUSPECT_SHARE]
+    if low:
+        return (f"**Suspect**: CPU share in the timed blocks {text}; below {SUSPECT_SHARE} ({', '.join(low)}) the "
+                f"process waited for a core, so its times include other work on the machine.")
+    return f"CPU share in the timed blocks: {text}."
+
+
 def render_markdown(res) -> str:
     m = res["meta"]
     lines = ["# ngrad benchmarks", ""]
@@ -79,7 +99,7 @@ def render_markdown(res) -> str:
     if procs:
         worst = min(procs, key=lambda p: p["cpu_share"])
         lines.append(
-            f"- CPU share of the benchmark processes (CPU time / wall / threads): lowest "
+            f"- CPU share of whole benchmark processes (CPU time / wall / threads): lowest "
             f"{worst['cpu_share']:.2f} ({worst['framework']}, {','.join(worst['workloads'])}); "
             f"well below 1 means the process waited for a core (figures suspect)"
         )
@@ -127,6 +147,9 @@ def render_markdown(res) -> str:
                 row = [label, *cells, r_t, r_n, " / ".join(thr) + f" {case['item']}/s"]
             lines.append("| " + " | ".join(row) + " |")
         notes = _notes(rec)
+        share = _cpu_share_note(rec)
+        if share:
+            notes.append(share)
         lines += [""] + [f"- {n}" for n in notes] + ([""] if notes else [])
     lines += _memory_table(res)
     lines += _startup_table(res.get("startup"))

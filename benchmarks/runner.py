@@ -117,17 +117,21 @@ def _median(xs):
     return statistics.median(xs) if xs else None
 
 
-def summarize_case(case, per_round):
-    """Statistics of one case. ``per_round[fw]`` is a list (one per round) of block lists or None."""
+def summarize_case(case, per_round, threads=1):
+    """Statistics of one case.
+
+    ``per_round[fw]`` is a list (one per round) of the child's timing dicts or None.
+    """
     out = {"frameworks": {}, "ratios": {}}
     round_medians = {}
     for fw, rounds in per_round.items():
-        blocks = [b for b in rounds if b]
-        if not blocks:
+        timed = [r for r in rounds if r]
+        if not timed:
             continue
-        rm = [_median(b) if b else None for b in rounds]
+        rm = [_median(r["block_s_per_call"]) if r else None for r in rounds]
         round_medians[fw] = rm
-        flat = [x for b in blocks for x in b]
+        flat = [x for r in timed for x in r["block_s_per_call"]]
+        cpu = [x for r in timed for x in r.get("block_cpu_s_per_call", ())]
         med = _median([x for x in rm if x is not None])
         out["frameworks"][fw] = {
             "median_s": med,
@@ -136,6 +140,10 @@ def summarize_case(case, per_round):
             "round_medians_s": rm,
             "blocks": len(flat),
         }
+        if cpu:
+            # CPU time over wall time per thread: well below 1 means the process waited for a core
+            out["frameworks"][fw]["cpu_share"] = sum(cpu) / sum(flat) / threads
+            out["frameworks"][fw]["median_cpu_s"] = _median(cpu)
     for other in ("torch", "numpy"):
         if "ngrad" in round_medians and other in round_medians:
             pairs = [a / b for a, b in zip(round_medians["ngrad"], round_medians[other]) if a and b]
@@ -150,7 +158,7 @@ def summarize_case(case, per_round):
     return out
 
 
-def collect(workload_results, mod, quick, frameworks):
+def collect(workload_results, mod, quick, frameworks, threads=1):
     """Turn the per-round child entries of one workload into its JSON record."""
     rec = {"title": mod.TITLE, "description": " ".join(mod.DESCRIPTION.split()), "frameworks": {}, "cases": []}
     for fw in FRAMEWORKS:
@@ -176,11 +184,8 @@ def collect(workload_results, mod, quick, frameworks):
         per_round = {}
         for fw in FRAMEWORKS:
             entries = workload_results.get(fw, [])
-            per_round[fw] = [
-                (e["cases"].get(case["id"], {}).get("block_s_per_call") if e and e["status"] == "ok" else None)
-                for e in entries
-            ]
-        rec["cases"].append({**case, **summarize_case(case, per_round)})
+            per_round[fw] = [(e["cases"].get(case["id"]) if e and e["status"] == "ok" else None) for e in entries]
+        rec["cases"].append({**case, **summarize_case(case, per_round, threads)})
     return rec
 
 
@@ -326,7 +331,7 @@ def main(argv=None) -> int:
                         _log(args, f"  error in {fw}/{n}: {e.get('note', '')[:300]}")
     results = {"meta": meta, "workloads": {}}
     for n in selected:
-        results["workloads"][n] = collect(raw[n], load(n), args.quick, frameworks)
+        results["workloads"][n] = collect(raw[n], load(n), args.quick, frameworks, args.threads)
     if do_startup:
         _log(args, "startup: import times")
         results["startup"] = measure_startup(args, have_torch)
