@@ -9,11 +9,12 @@ numbers as PyTorch). How it is computed:
   runs first over whole rows (contiguous runs of W) and then over columns
   of the kh-times smaller result.
 - max backward, ``stride == kernel``: one broadcast ``equal`` against the
-  max repeated along the width, times the gradient repeated the same way;
-  windows with a tied maximum (counted with one ``count_nonzero``) fall back
-  to the general path, so the gradient always goes to exactly one element.
-- max backward, general: the first maximum of each window in row-major
-  order gets the gradient, as PyTorch does.
+  max repeated along the width, times the gradient repeated the same way.
+  One ``count_nonzero`` tells whether any window has a tied maximum (all-zero
+  windows after a ReLU do); only those windows are then fixed up.
+- max backward, general: a running "not found yet" mask over the offsets.
+- Either way exactly one element per window, the first maximum in row-major
+  order (as PyTorch), gets the window's gradient.
 
 Padding of max pooling never wins (it is -inf). Average pooling over
 ``'same'`` padding divides by the number of real elements (Keras); over
@@ -72,17 +73,37 @@ def _offset_reduce(xpad, g, ufunc):
 
 # ------------------------------------------------------------------ max
 def _max_backward_tiled(x, y, gy, g):
-    """Gradient of tiled max pooling by one broadcast comparison; None if a window has ties."""
+    """Gradient of tiled max pooling by one broadcast comparison.
+
+    x (N, C, H, W), y and gy (N, C, Ho, Wo). Windows whose maximum is tied
+    keep only their first maximum (row-major order, as PyTorch).
+    """
     xp = get_array_module(x)
     ye = xp.repeat(y, g.kw, axis=3)[:, :, :, None, :]  # (N, C, Ho, 1, Wo*kw)
     mask = xp.equal(_rows_view(x, g), ye)  # (N, C, Ho, kh, Wo*kw)
     if int(xp.count_nonzero(mask)) != y.size:
-        return None
+        _keep_first_max(mask, g)
     ge = xp.repeat(gy, g.kw, axis=3)[:, :, :, None, :]  # (N, C, Ho, 1, Wo*kw)
-    dx = xp.zeros(x.shape, dtype=gy.dtype) if (g.ho * g.kh, g.wo * g.kw) != x.shape[2:] \
-        else xp.empty(x.shape, dtype=gy.dtype)
+    covered = (g.ho * g.kh, g.wo * g.kw) == x.shape[2:]
+    dx = (xp.empty if covered else xp.zeros)(x.shape, dtype=gy.dtype)
     xp.multiply(mask, ge, out=_rows_view(dx, g))
     return dx
+
+
+def _keep_first_max(mask, g):
+    """In place: in each window of ``mask`` (N, C, Ho, kh, Wo*kw) with more than
+    one True, keep only the first in row-major order."""
+    xp = get_array_module(mask)
+    counts = mask[:, :, :, 0].astype(xp.int32)  # (N, C, Ho, Wo*kw), then (N, C, Ho, Wo)
+    for i in range(1, g.kh):
+        counts += mask[:, :, :, i]
+    counts = counts.reshape(counts.shape[:3] + (g.wo, g.kw)).sum(axis=4)
+    n, c, r, s = xp.nonzero(counts > 1)  # the tied windows
+    m6 = mask.reshape(mask.shape[:4] + (g.wo, g.kw))  # (N, C, Ho, kh, Wo, kw), a view
+    win = m6[n, c, r, :, s, :].reshape(len(n), g.kk)  # (T, kh*kw)
+    first = xp.zeros_like(win)
+    first[xp.arange(len(n)), xp.argmax(win, axis=1)] = True
+    m6[n, c, r, :, s, :] = first.reshape(len(n), g.kh, g.kw)
 
 
 def _max_backward_general(xpad, y, gy, g):
@@ -121,9 +142,7 @@ class MaxPool2d(Function):
         xpad, y = ctx.saved_tensors
         g = ctx.geometry
         if _is_tiled(g):
-            dx = _max_backward_tiled(xpad, y, gy, g)
-            if dx is not None:
-                return dx
+            return _max_backward_tiled(xpad, y, gy, g)
         return get_array_module(gy).ascontiguousarray(crop2d(_max_backward_general(xpad, y, gy, g), g.pads))
 
 

@@ -133,3 +133,15 @@ def test_global_avg_pool_and_upsample_match_torch():
     close(y.numpy(), yt, "gap forward")
     backward_both(y, yt, rng)
     close(x.grad.numpy(), xt.grad, "gap dx")
+
+
+@pytest.mark.parametrize("kernel,stride", [(2, None), (4, None), ((2, 3), None), (3, 2), (3, 1)])
+def test_max_pool_ties_pick_the_first_maximum_like_torch(kernel, stride):
+    """Integer-valued images tie often: the gradient goes to the first maximum, row-major."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 3, (3, 4, 16, 24)).astype(np.float32)
+    (xn,), (xt,) = pair(rng, x)
+    y = max_pool2d(xn, kernel, stride)
+    yt = F.max_pool2d(xt, kernel, stride)
+    backward_both(y, yt, rng)
+    np.testing.assert_array_equal(xn.grad.numpy(), xt.grad.numpy())

@@ -28,13 +28,15 @@ def rng():
     (3, 1, "valid", 1), (3, 1, "same", 1), (3, 2, "same", 1), (2, 2, "same", 1), (4, 1, "same", 1),
     (3, 2, 1, 2), ((2, 3), (1, 2), ((1, 0), (2, 1)), (2, 1)), (1, 3, 0, 1), (5, 3, 2, 1),
 ])
-def test_col2im_is_the_adjoint_of_im2col(rng, kernel, stride, padding, dilation):
+@pytest.mark.parametrize("batch_major", [False, True])
+def test_col2im_is_the_adjoint_of_im2col(rng, kernel, stride, padding, dilation, batch_major):
     x = rng.standard_normal((2, 3, 7, 8))
     g = conv_geometry("test", (7, 8), kernel, stride, padding, dilation)
-    cols = im2col(x, g)
-    assert cols.shape == (3 * g.kh * g.kw, 2 * g.ho * g.wo)
+    cols = im2col(x, g, batch_major)
+    k, p = 3 * g.kh * g.kw, g.ho * g.wo
+    assert cols.shape == ((2, k, p) if batch_major else (k, 2 * p))
     c = rng.standard_normal(cols.shape)
-    back = col2im(c, g, 2, 3)
+    back = col2im(c, g, 2, 3, batch_major)
     assert back.shape == x.shape
     np.testing.assert_allclose(np.vdot(cols, c), np.vdot(x, back), rtol=1e-12)
 
@@ -46,6 +48,8 @@ def test_im2col_layout(rng):
     cols = im2col(x, g).reshape(2, 2, 3, 2, g.ho, g.wo)
     xpad = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     assert cols[1, 1, 2, 0, 1, 2] == xpad[0, 1, 1 * 2 + 1, 2 * 2 + 2]
+    per_image = im2col(x, g, batch_major=True).reshape(2, 2, 2, 3, g.ho, g.wo)
+    assert per_image[0, 1, 1, 2, 1, 2] == xpad[0, 1, 1 * 2 + 1, 2 * 2 + 2]
 
 
 # ------------------------------------------------------------------ conv2d vs the loop reference
