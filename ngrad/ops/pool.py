@@ -11,7 +11,8 @@ numbers as PyTorch). How it is computed:
 - max backward, ``stride == kernel``: one broadcast ``equal`` against the
   max repeated along the width, times the gradient repeated the same way.
   One ``count_nonzero`` tells whether any window has a tied maximum (all-zero
-  windows after a ReLU do); only those windows are then fixed up.
+  windows after a ReLU do); then small windows take the general path and
+  large ones fix up only the tied windows.
 - max backward, general: a running "not found yet" mask over the offsets.
 - Either way exactly one element per window, the first maximum in row-major
   order (as PyTorch), gets the window's gradient.
@@ -29,6 +30,10 @@ from ngrad.function import Function
 from ngrad.ops._util import as_tensor
 from ngrad.ops.conv import _check_data_format, check_image, to_nchw, to_nhwc
 from ngrad.ops.conv_utils import ConvGeometry, conv_geometry, crop2d, offset_slice, pad2d
+
+
+#: windows up to this many elements resolve ties with the offset loop, larger ones by fixing up the mask
+SMALL_WINDOW = 16
 
 
 def _is_tiled(g: ConvGeometry) -> bool:
@@ -81,7 +86,9 @@ def _max_backward_tiled(x, y, gy, g):
     xp = get_array_module(x)
     ye = xp.repeat(y, g.kw, axis=3)[:, :, :, None, :]  # (N, C, Ho, 1, Wo*kw)
     mask = xp.equal(_rows_view(x, g), ye)  # (N, C, Ho, kh, Wo*kw)
-    if int(xp.count_nonzero(mask)) != y.size:
+    if int(xp.count_nonzero(mask)) != y.size:  # some window has a tied maximum
+        if g.kk <= SMALL_WINDOW:
+            return _max_backward_general(x, y, gy, g)
         _keep_first_max(mask, g)
     ge = xp.repeat(gy, g.kw, axis=3)[:, :, :, None, :]  # (N, C, Ho, 1, Wo*kw)
     covered = (g.ho * g.kh, g.wo * g.kw) == x.shape[2:]

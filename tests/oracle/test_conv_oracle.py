@@ -135,7 +135,7 @@ def test_global_avg_pool_and_upsample_match_torch():
     close(x.grad.numpy(), xt.grad, "gap dx")
 
 
-@pytest.mark.parametrize("kernel,stride", [(2, None), (4, None), ((2, 3), None), (3, 2), (3, 1)])
+@pytest.mark.parametrize("kernel,stride", [(2, None), (4, None), ((2, 3), None), (3, 2), (3, 1), (8, None), ((4, 6), None)])
 def test_max_pool_ties_pick_the_first_maximum_like_torch(kernel, stride):
     """Integer-valued images tie often: the gradient goes to the first maximum, row-major."""
     rng = np.random.default_rng(5)

@@ -224,9 +224,10 @@ def test_pooling_matches_loop_reference(rng, mode, k, s, p):
     np.testing.assert_allclose(X.grad.numpy(), backward(gy), rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("k,s", [(2, 2), (3, 1)])
+@pytest.mark.parametrize("k,s", [(2, 2), (3, 1), (8, 8), (5, 5)])
 def test_max_pool_ties_send_the_gradient_to_one_element(k, s):
-    x = np.zeros((1, 2, 6, 6))  # every window tied
+    x = np.zeros((1, 2, 16, 17))  # every window tied
+    x[0, 1, 3, 4] = x[0, 1, 5, 1] = 1.0  # and a tie of two maxima inside a zero window
     X = T(x)
     y = max_pool2d(X, k, s)
     gy = np.ones(y.shape)
