@@ -22,7 +22,7 @@ class Timing:
 
     @classmethod
     def full(cls):
-        return cls(warmup_s=0.3, warmup_min=2, block_s=0.25, blocks=7)
+        return cls(warmup_s=0.3, warmup_min=2, block_s=0.1, blocks=15)
 
     @classmethod
     def quick(cls):

@@ -67,20 +67,36 @@ SUSPECT_SHARE = 0.9
 
 
 def _cpu_share_note(rec):
-    """The lowest CPU share (CPU time / wall time / threads) over the timed blocks, per framework."""
-    shares = {}
+    """Blocks kept per framework (1 thread) and the CPU share over all timed blocks; suspect figures flagged."""
+    kept, total, share, unfiltered = {}, {}, {}, {}
     for case in rec["cases"]:
         for fw, f in case["frameworks"].items():
+            kept[fw] = kept.get(fw, 0) + f.get("blocks_kept", 0)
+            total[fw] = total.get(fw, 0) + f.get("blocks", 0)
             if "cpu_share" in f:
-                shares[fw] = min(shares.get(fw, 9.0), f["cpu_share"])
-    if not shares:
+                share[fw] = min(share.get(fw, 9.0), f["cpu_share"])
+            if not f.get("filtered", True):
+                unfiltered[fw] = unfiltered.get(fw, 0) + 1
+    if not total:
         return ""
-    text = ", ".join(f"{NAMES[fw]} {v:.2f}" for fw, v in shares.items())
-    low = [NAMES[fw] for fw, v in shares.items() if v < SUSPECT_SHARE]
-    if low:
-        return (f"**Suspect**: CPU share in the timed blocks {text}; below {SUSPECT_SHARE} ({', '.join(low)}) the "
-                f"process waited for a core, so its times include other work on the machine.")
-    return f"CPU share in the timed blocks: {text}."
+    threads_one = any(case["frameworks"][fw].get("blocks_kept") for case in rec["cases"] for fw in case["frameworks"])
+    parts = []
+    for fw in total:
+        text = f"{NAMES[fw]} {kept[fw]}/{total[fw]}" if threads_one else NAMES[fw]
+        if fw in share:
+            text += f" (lowest CPU share {share[fw]:.2f})"
+        parts.append(text)
+    why = []
+    for fw in total:
+        if fw in unfiltered:
+            why.append(f"{NAMES[fw]}: {unfiltered[fw]} case(s) had no block with a core to itself, all blocks counted")
+        elif threads_one and kept[fw] < total[fw] / 3:
+            why.append(f"{NAMES[fw]}: only {kept[fw]} of {total[fw]} blocks had a core to themselves")
+    head = "Blocks kept (CPU share >= 0.9 of a core)" if threads_one else "CPU share of the timed blocks"
+    note = f"{head}: " + ", ".join(parts) + "."
+    if why:
+        note = "**Suspect**, the machine was busy (" + "; ".join(why) + "). " + note
+    return note
 
 
 def render_markdown(res) -> str:
@@ -104,8 +120,9 @@ def render_markdown(res) -> str:
             f"well below 1 means the process waited for a core (figures suspect)"
         )
     lines += [
-        "- Cells: median of the per-round medians [min–max over all timed blocks]. Ratios are ngrad's time over "
-        "the other's, paired inside each round: median [range over rounds]; below 1 means ngrad is faster.",
+        "- Cells: median of the per-round medians [min–max over the timed blocks]; with 1 thread only blocks that "
+        "had at least 90 % of a core count (CPU time / wall time). Ratios are ngrad's time over the other's, paired "
+        "inside each round: median [range over rounds]; below 1 means ngrad is faster.",
         "",
     ]
     for name, rec in res["workloads"].items():

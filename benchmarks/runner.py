@@ -10,9 +10,12 @@ Method
   ngrad; ... Each process warms every case up, then times blocks of repeated
   calls (>= 0.25 s each, 7 blocks; ``--quick``: 1 call, 2 blocks).
 - Per case and framework: the median of the per-round medians, and the
-  min / max over all blocks. Ratios ngrad/PyTorch and ngrad/NumPy are
+  min / max over the blocks. Ratios ngrad/PyTorch and ngrad/NumPy are
   paired: taken inside each round (same moment, same machine state), then the
   median and range over the rounds.
+- With one thread, each block's CPU time is compared with its wall time:
+  blocks that got less than 90 % of a core (the process waited while other
+  work ran) are left out, and the report says how many were kept.
 - Memory: the peak RSS of each process (``VmHWM``, includes the import)
   and, for the NumPy-based processes, the tracemalloc peak of a few steps
   taken after timing.
@@ -117,10 +120,27 @@ def _median(xs):
     return statistics.median(xs) if xs else None
 
 
+CLEAN_SHARE = 0.9  # a 1-thread block whose CPU time is below this share of its wall time waited for a core
+
+
+def _kept_blocks(r, threads):
+    """The blocks of one process's case that ran on a core of their own (all of them at 2+ threads)."""
+    walls = r["block_s_per_call"]
+    cpus = r.get("block_cpu_s_per_call")
+    if threads != 1 or not cpus:
+        return list(walls)
+    return [w for w, c in zip(walls, cpus) if c >= CLEAN_SHARE * w]
+
+
 def summarize_case(case, per_round, threads=1):
     """Statistics of one case.
 
     ``per_round[fw]`` is a list (one per round) of the child's timing dicts or None.
+    With one thread, only blocks whose CPU time is at least ``CLEAN_SHARE`` of
+    their wall time count (the others were slowed by other work on the
+    machine); a round left with no such block drops out of that framework's
+    figures and of the ratios it would pair with. When no block of any round
+    qualifies, every block counts and the figure says so (``filtered: false``).
     """
     out = {"frameworks": {}, "ratios": {}}
     round_medians = {}
@@ -128,22 +148,29 @@ def summarize_case(case, per_round, threads=1):
         timed = [r for r in rounds if r]
         if not timed:
             continue
-        rm = [_median(r["block_s_per_call"]) if r else None for r in rounds]
+        kept = [(_kept_blocks(r, threads) if r else []) for r in rounds]
+        filtered = any(kept)
+        if not filtered:
+            kept = [(list(r["block_s_per_call"]) if r else []) for r in rounds]
+        rm = [_median(k) if k else None for k in kept]
         round_medians[fw] = rm
-        flat = [x for r in timed for x in r["block_s_per_call"]]
+        flat = [x for k in kept for x in k]
+        every = [x for r in timed for x in r["block_s_per_call"]]
         cpu = [x for r in timed for x in r.get("block_cpu_s_per_call", ())]
-        med = _median([x for x in rm if x is not None])
-        out["frameworks"][fw] = {
-            "median_s": med,
+        rec = out["frameworks"][fw] = {
+            "median_s": _median([x for x in rm if x is not None]),
             "min_s": min(flat),
             "max_s": max(flat),
             "round_medians_s": rm,
-            "blocks": len(flat),
+            "blocks": len(every),
+            "blocks_kept": len(flat) if filtered else 0,
+            "filtered": filtered,
+            "median_all_blocks_s": _median([_median(r["block_s_per_call"]) for r in timed]),
         }
         if cpu:
             # CPU time over wall time per thread: well below 1 means the process waited for a core
-            out["frameworks"][fw]["cpu_share"] = sum(cpu) / sum(flat) / threads
-            out["frameworks"][fw]["median_cpu_s"] = _median(cpu)
+            rec["cpu_share"] = sum(cpu) / sum(every) / threads
+            rec["median_cpu_s"] = _median(cpu)
     for other in ("torch", "numpy"):
         if "ngrad" in round_medians and other in round_medians:
             pairs = [a / b for a, b in zip(round_medians["ngrad"], round_medians[other]) if a and b]
