@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import operator
+import os
 
 from ngrad.backend import get_array_module
 from ngrad.errors import ShapeError
@@ -57,6 +58,8 @@ from ngrad.ops.conv_utils import (
 )
 from ngrad.ops.shape import transpose
 
+#: smallest pool (elements per window) for which conv2d_relu_max_pool2d runs the fused kernel
+FUSE_MIN_POOL = 16
 CHANNELS_FIRST = ("channels_first", "NCHW")
 CHANNELS_LAST = ("channels_last", "NHWC")
 
@@ -247,6 +250,50 @@ class ConvTranspose2d(Function):
         return dx, dw, bias_grad(gy) if need_b else None
 
 
+class Conv2dReluMaxPool2d(Function):
+    """``max_pool2d(relu(conv2d(x, weight, bias)), pool)`` in one compiled loop nest (Numba).
+
+    Shapes: x (N, C, H, W), weight (F, C, kh, kw), bias (F,) or None ->
+    (N, F, Ho // ph, Wo // pw). The convolution output is never stored: the
+    forward keeps the pooled values and each window's argmax, the backward
+    visits the argmax positions of the windows that passed the ReLU only.
+    """
+
+    name = "conv2d_relu_max_pool2d"
+
+    def forward(ctx, x, weight, bias=None, geometry=None, pool=(2, 2)):
+        k = _numba_kernels()
+        xp, dtype, x, weight = _common(x, weight)
+        g, (ph, pw) = geometry, pool
+        n, f = x.shape[0], weight.shape[0]
+        xpad = xp.ascontiguousarray(pad2d(x, g.pads))  # (N, C, Hp, Wp)
+        w = xp.ascontiguousarray(weight)
+        b = xp.zeros(f, dtype) if bias is None else xp.ascontiguousarray(bias, dtype=dtype)
+        out = xp.empty((n, f, g.ho // ph, g.wo // pw), dtype=dtype)  # (N, F, Hq, Wq)
+        arg = xp.empty(out.shape, dtype=xp.int32)  # argmax in the (Ho, Wo) conv plane
+        k.forward(xpad, w, b, g, ph, pw, out, arg)
+        ctx.save_for_backward(xpad, w, out, arg)
+        ctx.geometry = g
+        return out
+
+    def backward(ctx, gy):
+        k = _numba_kernels()
+        xpad, w, out, arg = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        g = ctx.geometry
+        xp = get_array_module(gy)
+        gy = xp.ascontiguousarray(gy, dtype=out.dtype)
+        dx = dw = db = None
+        if need_x:
+            dxpad = xp.zeros(xpad.shape, dtype=out.dtype)
+            k.backward_input(w.reshape(w.shape[0], -1), gy, out, arg, g, dxpad)
+            dx = xp.ascontiguousarray(crop2d(dxpad, g.pads))
+        if need_w or need_b:
+            dw, db = xp.zeros(w.shape, dtype=out.dtype), xp.zeros(w.shape[0], dtype=out.dtype)
+            k.backward_weight(xpad, gy, out, arg, g, dw.reshape(w.shape[0], -1), db)
+        return dx, dw if need_w else None, db if need_b else None
+
+
 # ------------------------------------------------------------------ checks
 def _check_data_format(op, data_format):
     if data_format not in CHANNELS_FIRST + CHANNELS_LAST:
@@ -417,3 +464,77 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                                   output_padding, dilation)
     y = ConvTranspose2d.apply(x, weight, bias, geometry=g, groups=groups, out_channels=out_c, extra=extra)
     return to_nhwc(y) if last else y
+
+
+def conv2d_relu_max_pool2d(x, weight, bias=None, stride=1, padding="valid", dilation=1, pool_size=2,
+                           data_format="channels_first"):
+    """``max_pool2d(relu(conv2d(x, weight, bias, ...)), pool_size)``, fused when it can be.
+
+    With Numba installed and enabled (``ngrad.ops.conv.numba_enabled()``)
+    and a pool of at least ``FUSE_MIN_POOL`` (16) elements, this is one op
+    (:class:`Conv2dReluMaxPool2d`) whose forward never stores the convolution
+    output and whose backward visits one position per pooling window;
+    otherwise (smaller pools, where the sparse backward does not pay, and
+    groups > 1) it is exactly the composition of the three ops. Both give the same values and gradients (to float
+    rounding). ``pool_size`` (int or pair) is the kernel and stride of a
+    'valid' max pooling.
+    """
+    from ngrad.ops.activation import relu  # noqa: PLC0415 - no import cycle at module load
+    from ngrad.ops.pool import max_pool2d  # noqa: PLC0415
+
+    pool = pair(pool_size, "pool_size", "conv2d_relu_max_pool2d")
+    x, weight = as_tensor(x), as_tensor(weight)
+    last = _check_data_format("conv2d_relu_max_pool2d", data_format)
+    check_image("conv2d_relu_max_pool2d", x, last)
+    channels = x.shape[3] if last else x.shape[1]
+    fused = (pool[0] * pool[1] >= FUSE_MIN_POOL and _numba_kernels() is not None
+             and get_array_module(x.data).__name__ == "numpy"
+             and weight.ndim == 4 and weight.shape[1] == channels)  # groups == 1
+    if not fused:
+        y = relu(conv2d(x, weight, bias, stride, padding, dilation, data_format=data_format))
+        return max_pool2d(y, pool, data_format=data_format)
+    if last:
+        x = to_nchw(x)
+    bias = None if bias is None else as_tensor(bias)
+    _check_conv_args("conv2d_relu_max_pool2d", x, weight, bias, 1, in_axis=1)
+    g = conv_geometry("conv2d_relu_max_pool2d", x.shape[2:], weight.shape[2:], stride, padding, dilation)
+    if g.ho < pool[0] or g.wo < pool[1]:
+        raise ShapeError(f"conv2d_relu_max_pool2d: the convolution output {(g.ho, g.wo)} is smaller than the "
+                         f"pool {pool}")
+    y = Conv2dReluMaxPool2d.apply(x, weight, bias, geometry=g, pool=pool)
+    return to_nhwc(y) if last else y
+
+
+# ------------------------------------------------------------------ the optional Numba path
+_numba = {"enabled": os.environ.get("NGRAD_NUMBA", "1").strip().lower() not in ("0", "false", "no", "off"),
+          "module": None, "tried": False}
+
+
+def _numba_kernels():
+    """:mod:`ngrad.ops._numba_conv` when Numba is installed and enabled, else None."""
+    if not _numba["enabled"]:
+        return None
+    if not _numba["tried"]:
+        _numba["tried"] = True
+        try:
+            from ngrad.ops import _numba_conv  # noqa: PLC0415 - imports numba: optional, on first use
+        except ImportError:
+            _numba_conv = None
+        _numba["module"] = _numba_conv
+    return _numba["module"]
+
+
+def set_numba_enabled(flag: bool) -> bool:
+    """Turn the compiled (Numba) kernels on or off; returns the previous setting.
+
+    They are on by default when Numba is installed; ``NGRAD_NUMBA=0`` in the
+    environment turns them off at start.
+    """
+    prev = _numba["enabled"]
+    _numba["enabled"] = bool(flag)
+    return prev
+
+
+def numba_enabled() -> bool:
+    """True when the compiled kernels are on and Numba can be imported."""
+    return _numba_kernels() is not None

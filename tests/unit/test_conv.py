@@ -334,3 +334,72 @@ def test_errors_name_the_op_and_the_shapes(call, pattern):
 def test_bad_data_format():
     with pytest.raises(ValueError, match="conv2d: data_format"):
         conv2d(ngrad.zeros(1, 3, 8, 8), ngrad.zeros(2, 3, 3, 3), data_format="NWHC")
+
+
+# ------------------------------------------------------------------ fused conv + ReLU + max pool (NumPy and Numba)
+@pytest.fixture(params=["numpy", "numba"])
+def fused_path(request, monkeypatch):
+    """Run a test on both paths of conv2d_relu_max_pool2d (the Numba one only where Numba is installed)."""
+    from ngrad.ops import conv as conv_mod
+
+    if request.param == "numba":
+        pytest.importorskip("numba")
+        monkeypatch.setattr(conv_mod, "FUSE_MIN_POOL", 1)  # every pool through the kernel
+    prev = conv_mod.set_numba_enabled(request.param == "numba")
+    yield request.param
+    conv_mod.set_numba_enabled(prev)
+
+
+FUSED_CASES = [  # (N, C, H, W, F, k, stride, padding, dilation, pool)
+    (2, 3, 16, 16, 4, 4, 1, "same", 1, 8), (2, 2, 9, 11, 3, 3, 1, 1, 1, (2, 3)), (2, 3, 12, 12, 4, 3, 1, 0, 2, 2),
+    (2, 2, 13, 12, 3, 3, 2, "same", 1, 2), (1, 2, 11, 10, 3, 2, (1, 2), 0, 1, (3, 2)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", FUSED_CASES, ids=str)
+def test_conv2d_relu_max_pool2d_matches_reference(rng, fused_path, case, dtype):
+    from ngrad.ops.conv import conv2d_relu_max_pool2d
+
+    n, c, h, w, f, k, s, p, d, pool = case
+    x, wt, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((f, c, k, k)), rng.standard_normal(f) - 0.5
+    X, W, B = (ngrad.tensor(a, dtype=dtype, requires_grad=True) for a in (x, wt, b))
+    y = conv2d_relu_max_pool2d(X, W, B, stride=s, padding=p, dilation=d, pool_size=pool)
+    assert (type(y.grad_fn).__name__ == "Conv2dReluMaxPool2d") == (fused_path == "numba")
+    assert y.dtype == dtype
+    g = conv_geometry("conv2d", (h, w), k, s, p, d)
+    z = ref.conv2d(x, wt, b, (g.sh, g.sw), g.pads, (g.dh, g.dw))
+    pool = (pool, pool) if isinstance(pool, int) else pool
+    expected, pool_back = ref.pool2d(np.maximum(z, 0), pool, pool)
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(y.numpy(), expected, **tol)
+    gy = rng.standard_normal(expected.shape)
+    y.backward(gy)
+    dz = pool_back(gy) * (z > 0)
+    dx, dw, db = ref.conv2d_backward(x, wt, dz, (g.sh, g.sw), g.pads, (g.dh, g.dw))
+    for ours, theirs in ((X, dx), (W, dw), (B, db)):
+        np.testing.assert_allclose(ours.grad.numpy(), theirs, **tol)
+
+
+def test_conv2d_relu_max_pool2d_channels_last_and_no_bias(rng, fused_path):
+    from ngrad.ops.conv import conv2d_relu_max_pool2d
+
+    x, wt = rng.standard_normal((2, 8, 8, 3)), rng.standard_normal((4, 3, 3, 3))
+    y = conv2d_relu_max_pool2d(T(x), T(wt), padding="same", pool_size=4, data_format="channels_last")
+    expected = max_pool2d(conv2d(T(x), T(wt), padding="same", data_format="channels_last").relu(), 4,
+                          data_format="channels_last")
+    np.testing.assert_allclose(y.numpy(), expected.numpy(), rtol=1e-12)
+    with pytest.raises(ngrad.ShapeError, match="conv2d"):
+        conv2d_relu_max_pool2d(T(x), T(rng.standard_normal((4, 2, 3, 3))), data_format="channels_last")
+
+
+def test_numba_is_optional_and_never_imported_by_ngrad():
+    import subprocess
+    import sys
+
+    code = ("import sys, ngrad, ngrad.ops.conv, ngrad.ops.pool, ngrad.ops.upsample; "
+            "assert 'numba' not in sys.modules, 'numba imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    env_off = "import os; os.environ['NGRAD_NUMBA'] = '0'; " \
+              "from ngrad.ops.conv import numba_enabled; assert not numba_enabled()"
+    subprocess.run([sys.executable, "-c", env_off], check=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ngrad.ops.conv import conv2d, conv_transpose2d
+from ngrad.ops.conv import conv2d, conv2d_relu_max_pool2d, conv_transpose2d
 from ngrad.ops.conv_utils import conv_geometry
 from ngrad.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
 from ngrad.ops.upsample import upsample2d, zero_pad2d
@@ -173,11 +173,29 @@ def _torch_upsample(torch, x, size=2):
     return x.repeat_interleave(sh, dim=2).repeat_interleave(sw, dim=3)
 
 
+# ------------------------------------------------------------------ fused conv + ReLU + max pool
+def _fused_sample(rng, shape):
+    """Pools of 16+ elements, so the Numba kernel runs where Numba is installed."""
+    n = 1 + (shape[0] > 3)
+    h, w = 8 + shape[-1] % 3, 8 + int(rng.integers(0, 3))
+    c, f, k = int(rng.integers(1, 3)), int(rng.integers(1, 3)), int(rng.integers(1, 4))
+    pool = [4, (4, 5), (5, 4)][int(rng.integers(0, 3))]
+    x = rng.standard_normal((n, c, h, w))
+    kwargs = {"stride": 1, "padding": ["same", "valid", 1][int(rng.integers(0, 3))], "pool_size": pool}
+    return (x, rng.standard_normal((f, c, k, k)), rng.standard_normal(f)), kwargs
+
+
+def _torch_fused(torch, x, weight, bias, stride=1, padding="valid", pool_size=2):
+    z = _torch_conv2d(torch, x, weight, bias, stride=stride, padding=padding)
+    return torch.nn.functional.max_pool2d(torch.relu(z), pool_size)
+
+
 SPECS = [
     OpSpec("conv2d", conv2d, _conv_sample, _torch_conv2d, atol=1e-5),
     OpSpec("conv2d[groups]", conv2d, _grouped_sample, _torch_conv2d, atol=1e-5),
     OpSpec("conv2d[1x1]", conv2d, _pointwise_sample, _torch_conv2d, atol=1e-5),
     OpSpec("conv2d[channels_last]", _conv_nhwc, _nhwc_sample, _torch_conv_nhwc, atol=1e-5),
+    OpSpec("conv2d_relu_max_pool2d", conv2d_relu_max_pool2d, _fused_sample, _torch_fused, atol=1e-5),
     OpSpec("conv_transpose2d", conv_transpose2d, _transpose_sample, _torch_conv_transpose2d, atol=1e-5),
     OpSpec("max_pool2d", max_pool2d, _pool_sample, _torch_max_pool),
     OpSpec("avg_pool2d", avg_pool2d, _pool_sample, _torch_avg_pool),
