@@ -11,6 +11,16 @@ class Pending(Exception):
     """This framework's side of a workload does not exist yet (shown as "pending")."""
 
 
+def ngrad_pending(*layers: str) -> Pending:
+    """The "pending" of an ngrad side not written yet, saying which ``ngrad.nn`` layers it waits for."""
+    import ngrad.nn
+
+    missing = [n for n in layers if not hasattr(ngrad.nn, n)]
+    if missing:
+        return Pending("ngrad side not written yet; waits for " + ", ".join(f"ngrad.nn.{n}" for n in missing))
+    return Pending("ngrad side not written yet (the layers it needs exist: " + ", ".join(layers) + ")")
+
+
 class Timing:
     """How long to warm up and how many timed blocks to take."""
 

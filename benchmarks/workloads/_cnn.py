@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.harness import Pending
+from benchmarks.harness import ngrad_pending
 from benchmarks.workloads import _np
 
 f32 = np.float32
@@ -329,7 +329,11 @@ def sides(spec, shape_nhwc, classes, seed):
         return step
 
     def ngrad_side():
-        raise Pending("ngrad side not written yet: needs ngrad.nn.Conv2d, MaxPool2d"
-                      + (", BatchNorm2d" if any(s[0] in ("bn", "block") for s in spec) else ""))
+        layers = ["Conv2d"]
+        if any(s[0] == "maxpool" for s in spec):
+            layers.append("MaxPool2d")
+        if any(s[0] in ("bn", "block") for s in spec):
+            layers.append("BatchNorm2d")
+        raise ngrad_pending(*layers)
 
     return {"numpy": numpy_side, "torch": torch_side, "ngrad": ngrad_side}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.harness import Pending
+from benchmarks.harness import ngrad_pending
 from benchmarks.workloads import _np
 
 NAME = "lstm"
@@ -151,7 +151,7 @@ def _make(framework, batch, seq):
         return NumpyLSTM(p, x, y).train_step
     if framework == "torch":
         return _torch_step(p, x, y)
-    raise Pending("ngrad side not written yet: needs ngrad.nn.Embedding and ngrad.nn.LSTM")
+    raise ngrad_pending("Embedding", "LSTM")
 
 
 def build(framework: str, quick: bool):

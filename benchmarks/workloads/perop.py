@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.harness import Pending  # noqa: F401  (every side exists)
 
 NAME = "perop"
 TITLE = "Per-op overhead (chain of 1,000 ops on 8x8 float32)"

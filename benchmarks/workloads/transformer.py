@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from benchmarks.harness import Pending
+from benchmarks.harness import ngrad_pending
 from benchmarks.workloads import _np
 
 NAME = "transformer"
@@ -183,8 +183,7 @@ def _make(framework, batch, seq):
         return NumpyTransformer(p, x, y).train_step
     if framework == "torch":
         return _torch_step(p, x, y)
-    raise Pending("ngrad side not written yet: needs ngrad.nn.Embedding, MultiheadAttention/TransformerEncoderLayer, "
-                  "LayerNorm")
+    raise ngrad_pending("Embedding", "MultiheadAttention", "LayerNorm")
 
 
 def build(framework: str, quick: bool):
