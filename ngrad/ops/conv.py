@@ -1,25 +1,32 @@
-"""Convolutions: conv2d (stride, padding, dilation, groups) and conv_transpose2d.
+"""Convolutions: conv2d (stride, padding, dilation, groups), conv_transpose2d,
+and conv2d_relu_max_pool2d (fused with an optional Numba kernel).
 
 Layout: images are NCHW (N, C, H, W) and weights PyTorch's
 (out_channels, in_channels / groups, kh, kw); ``data_format="channels_last"``
-takes and returns NHWC at the cost of two transposes. NCHW was chosen by
-measurement (``docs/conv_layout.md``): with the channels outermost each
-image's planes are contiguous, so im2col copies runs of a whole output row
-instead of runs of C (1-3) floats, and the first layers of the SIGNS
-ConvNet and LeNet-5 (where the time goes) ran 1.2-2.5x faster than the same
-techniques in NHWC.
+takes and returns NHWC at the cost of two transposes (``to_nhwc``,
+``to_nchw``; ``hwio_to_oihw`` converts Keras/course kernels). NCHW was
+chosen by measurement (``docs/conv_layout.md``): with the channels
+outermost each image's planes are contiguous, so im2col copies runs of a
+whole output row instead of runs of C (1-3) floats, and the first layers of
+the SIGNS ConvNet and LeNet-5 (where their time goes) ran 1.2-3x faster
+than the same techniques in NHWC.
 
 How it is computed (machinery in :mod:`ngrad.ops.conv_utils`):
 
-- forward: per batch chunk (~1 MB of columns, reused buffer), im2col in the
-  planar layout (C*kh*kw, n*Ho*Wo) and one GEMM per group
-  ``W (F, C*kh*kw) @ cols``; the bias is added while the planar product is
-  written back to NCHW (no extra pass).
-- backward: the output gradient chunk is made planar once; ``dW += dY @ cols.T``
-  (columns recomputed per chunk, never stored) and ``dX = col2im(W.T @ dY)``.
+- forward: per batch chunk (~1 MB of columns in a reused buffer), im2col
+  and GEMMs with the weight ``W (F, C*kh*kw)``: one per image straight into
+  the NCHW output when the output planes are large (>= 256 positions), else
+  one per chunk over the planar columns (C*kh*kw, n*Ho*Wo), the bias added
+  while the product is written back to NCHW (no extra pass).
+- backward: ``dW += dY @ cols.T`` per chunk (columns recomputed, never
+  stored); ``dX = col2im(W.T @ dY)``, or for stride-1 'same'-like
+  convolutions the "full" convolution of dY with the flipped kernel (one
+  im2col copy instead of kh*kw scatter-adds, 1.5x faster on ResNet layers).
 - 1x1 convolutions without padding or groups skip im2col: one batched GEMM.
 - conv_transpose2d is the adjoint of conv2d: its forward is conv2d's input
   gradient and its backward conv2d's forward and weight gradient.
+- conv2d_relu_max_pool2d runs conv + bias + ReLU + max pool in one compiled
+  loop nest when Numba is installed (see :mod:`ngrad.ops._numba_conv`).
 
 Examples
 --------
@@ -117,6 +124,10 @@ def conv_backward(gy, w, g: ConvGeometry, groups, xpad_shape, xpad=None, need_x=
     xp, dtype, gy, w = _common(gy, w)
     if _is_pointwise(g, groups):
         return _pointwise_backward(xp, gy, w, g, xpad, xpad_shape, need_x, need_w)
+    dx = None
+    if need_x and _full_correlation_ok(g):
+        dx = _input_grad_by_correlation(gy, w, g, groups)
+        need_x = False
     n, f = gy.shape[:2]
     c = xpad_shape[1]
     k, p = c * g.kk, g.ho * g.wo
@@ -143,9 +154,34 @@ def conv_backward(gy, w, g: ConvGeometry, groups, xpad_shape, xpad=None, need_x=
             dcols = workspace("cols", cshape, dtype, xp)
             xp.matmul(w3.transpose(0, 2, 1), gm, out=dcols.reshape(cgroups))
             fold_add(dcols, dxpad[a:a + m], g, batch_major)
-    dx = xp.ascontiguousarray(crop2d(dxpad, g.pads)) if need_x else None
+    if need_x:
+        dx = xp.ascontiguousarray(crop2d(dxpad, g.pads))
     dw = dw3.reshape(w.shape) if need_w else None
     return dx, dw
+
+
+def _full_correlation_ok(g: ConvGeometry) -> bool:
+    """Whether to compute the input gradient as a convolution: stride 1, no padding
+    beyond the kernel's reach, and an input not much larger than the output
+    ('same'-like: the correlation's GEMM grows with H*W, col2im's with Ho*Wo)."""
+    reach_h, reach_w = g.dh * (g.kh - 1), g.dw * (g.kw - 1)
+    return (g.sh == g.sw == 1 and max(g.pads[0]) <= reach_h and max(g.pads[1]) <= reach_w
+            and 4 * g.h * g.w <= 5 * g.ho * g.wo)
+
+
+def _input_grad_by_correlation(gy, w, g: ConvGeometry, groups):
+    """dx of a stride-1 convolution as the "full" convolution of gy with the flipped,
+    transposed kernel: one im2col copy and GEMM instead of kh*kw scatter-adds.
+
+    gy (N, F, Ho, Wo), w (F, C/G, kh, kw) -> (N, C, H, W).
+    """
+    f, cg, kh, kw = w.shape
+    wt = w.reshape(groups, f // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)  # (G, C/G, F/G, kh, kw)
+    wt = wt[..., ::-1, ::-1].reshape(groups * cg, f // groups, kh, kw)  # (C, F/G, kh, kw)
+    reach_h, reach_w = g.dh * (kh - 1), g.dw * (kw - 1)
+    (t, b), (l, r) = g.pads
+    gt = ConvGeometry(g.ho, g.wo, kh, kw, 1, 1, g.dh, g.dw, ((reach_h - t, reach_h - b), (reach_w - l, reach_w - r)))
+    return conv_forward(gy, wt, gt, groups)[0]
 
 
 def _strided_input(x, g):
