@@ -40,6 +40,8 @@ from ngrad.errors import ShapeError
 
 #: target size of one chunk of columns; a chunk of this size stays in L2
 CHUNK_BYTES = 1 << 20
+#: largest scratch buffer kept for reuse (bigger ones, e.g. one huge image's columns, are freed after use)
+WORKSPACE_MAX_BYTES = 64 << 20
 #: output positions per image from which a convolution uses one GEMM per image
 BATCH_MAJOR_MIN = 256
 
@@ -174,13 +176,16 @@ _local = threading.local()
 def workspace(name: str, shape, dtype, xp):
     """A reused scratch array of ``shape`` (contents undefined).
 
-    One flat buffer per (name, dtype) and thread, grown when needed; callers
-    must not keep the result past their own use (it is handed out again).
+    One flat buffer per (name, dtype) and thread, grown when needed (up to
+    ``WORKSPACE_MAX_BYTES``; larger requests get a fresh array); callers must
+    not keep the result past their own use (it is handed out again).
     """
+    size = math.prod(shape)
+    if size * xp.dtype(dtype).itemsize > WORKSPACE_MAX_BYTES:  # rare huge images: not kept
+        return xp.empty(shape, dtype)
     pool = getattr(_local, "pool", None)
     if pool is None:
         pool = _local.pool = {}
-    size = math.prod(shape)
     key = (name, xp.dtype(dtype).str, xp.__name__)
     buf = pool.get(key)
     if buf is None or buf.size < size:

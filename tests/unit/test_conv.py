@@ -108,6 +108,10 @@ def test_chunking_does_not_change_results(rng, monkeypatch):
     monkeypatch.setattr(conv_utils, "CHUNK_BYTES", 1)  # one image per chunk
     for a, b_ in zip(whole, run()):
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(conv_utils, "WORKSPACE_MAX_BYTES", 0)  # fresh scratch arrays every time
+    monkeypatch.setattr(conv_utils, "BATCH_MAJOR_MIN", 1)  # and one GEMM per image
+    for a, b_ in zip(whole, run()):
+        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
 
 
 def test_float32_stays_float32(rng):
