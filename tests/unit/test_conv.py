@@ -407,3 +407,29 @@ def test_numba_is_optional_and_never_imported_by_ngrad():
     env_off = "import os; os.environ['NGRAD_NUMBA'] = '0'; " \
               "from ngrad.ops.conv import numba_enabled; assert not numba_enabled()"
     subprocess.run([sys.executable, "-c", env_off], check=True)
+
+
+def test_fused_parallel_kernels_match_serial(rng, monkeypatch):
+    """The threaded drivers split images (forward, input gradient) and filters (weight gradient)."""
+    pytest.importorskip("numba")
+    from ngrad.ops import _numba_conv
+    from ngrad.ops import conv as conv_mod
+
+    prev = conv_mod.set_numba_enabled(True)
+    monkeypatch.setattr(conv_mod, "FUSE_MIN_POOL", 1)
+    try:
+        x, wt, b = rng.standard_normal((5, 2, 12, 12)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+        results = []
+        for min_work in (1 << 60, 0):  # serial, then threaded
+            monkeypatch.setattr(_numba_conv, "PARALLEL_MIN_WORK", min_work)
+            for stride in (1, 2):
+                X, W, B = T(x), T(wt), T(b)
+                y = conv_mod.conv2d_relu_max_pool2d(X, W, B, stride=stride, padding="same", pool_size=(2, 3))
+                assert type(y.grad_fn).__name__ == "Conv2dReluMaxPool2d"
+                y.backward(np.ones(y.shape))
+                results.append([y.numpy(), X.grad.numpy(), W.grad.numpy(), B.grad.numpy()])
+        for serial, threaded in zip(results[:2], results[2:]):
+            for a, b_ in zip(serial, threaded):
+                np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
+    finally:
+        conv_mod.set_numba_enabled(prev)
