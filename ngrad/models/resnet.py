@@ -231,7 +231,10 @@ class ResNet(SequentialModel):
     blocks : sequence of int
         Basic blocks per stage (``6 * n + 2`` layers for ``n`` blocks in each of 3 stages).
     stem_stride : int
-        2 halves 64x64 inputs in the stem (four times less work for the blocks).
+        2 halves the image in the stem convolution.
+    stem_pool : bool
+        Follow the stem with a 3x3 max pool of stride 2 (as ImageNet ResNets);
+        with ``stem_stride=2`` the blocks of a 64x64 input work on 16x16 maps.
 
     Shape:
         - Input: (N, in_channels, H, W), any H, W
@@ -239,12 +242,14 @@ class ResNet(SequentialModel):
     """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, widths=(16, 32, 64), blocks=(1, 1, 1),
-                 stem_stride: int = 1):
+                 stem_stride: int = 1, stem_pool: bool = False):
         widths, blocks = [int(w) for w in widths], [int(b) for b in blocks]
         if len(widths) != len(blocks) or not widths:
             raise ValueError(f"{type(self).__name__}: widths {widths} and blocks {blocks} must have the same length")
         layers = {"conv1": Conv2D(in_channels, widths[0], 3, stride=stem_stride, padding=1, bias=False),
                   "bn1": BatchNorm2d(widths[0]), "relu": nn.ReLU()}
+        if stem_pool:
+            layers["max_pool"] = MaxPool2D(3, 2, padding=1)
         channels = widths[0]
         for i, (width, n) in enumerate(zip(widths, blocks)):
             stride = 1 if i == 0 else 2
@@ -254,22 +259,22 @@ class ResNet(SequentialModel):
         layers.update(pool=GlobalAvgPool2D(), fc=nn.Linear(channels, num_classes))
         super().__init__(layers)
         self.args = {"num_classes": num_classes, "in_channels": in_channels, "widths": widths, "blocks": blocks,
-                     "stem_stride": stem_stride}
+                     "stem_stride": stem_stride, "stem_pool": stem_pool}
 
 
-def resnet8(num_classes: int = 10, in_channels: int = 3, stem_stride: int = 1) -> ResNet:
+def resnet8(num_classes: int = 10, in_channels: int = 3, stem_stride: int = 1, stem_pool: bool = False) -> ResNet:
     """ResNet-8: one basic block in each of three stages (16, 32, 64 channels); about 78 000 parameters."""
-    return ResNet(num_classes, in_channels, (16, 32, 64), (1, 1, 1), stem_stride)
+    return ResNet(num_classes, in_channels, (16, 32, 64), (1, 1, 1), stem_stride, stem_pool)
 
 
-def resnet14(num_classes: int = 10, in_channels: int = 3, stem_stride: int = 1) -> ResNet:
+def resnet14(num_classes: int = 10, in_channels: int = 3, stem_stride: int = 1, stem_pool: bool = False) -> ResNet:
     """ResNet-14: two basic blocks per stage (16, 32, 64 channels)."""
-    return ResNet(num_classes, in_channels, (16, 32, 64), (2, 2, 2), stem_stride)
+    return ResNet(num_classes, in_channels, (16, 32, 64), (2, 2, 2), stem_stride, stem_pool)
 
 
-def resnet20(num_classes: int = 10, in_channels: int = 3, stem_stride: int = 1) -> ResNet:
+def resnet20(num_classes: int = 10, in_channels: int = 3, stem_stride: int = 1, stem_pool: bool = False) -> ResNet:
     """ResNet-20 (He et al.'s CIFAR-10 network): three basic blocks per stage."""
-    return ResNet(num_classes, in_channels, (16, 32, 64), (3, 3, 3), stem_stride)
+    return ResNet(num_classes, in_channels, (16, 32, 64), (3, 3, 3), stem_stride, stem_pool)
 
 
 __all__ = ["BasicBlock", "ConvBlock", "IdentityBlock", "RESNET50_STAGES", "ResNet", "ResNet50", "resnet14",

@@ -197,3 +197,18 @@ def test_small_resnet_learns_a_toy_task():
     model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"], lr=0.01)
     history = model.fit(X, y, epochs=4, batch_size=16, verbose=0, seed=0)
     assert history.history["accuracy"][-1] > 0.8
+
+
+# ------------------------------------------------------------------ docstring examples
+DOC_MODULES = ["ngrad.nn.layers.conv", "ngrad.nn.layers.pooling", "ngrad.nn.layers.normalization_conv",
+               "ngrad.ops.batchnorm2d", "ngrad.models.lenet", "ngrad.models.course", "ngrad.models.resnet",
+               "ngrad.models.inception", "ngrad.models.mobilenet", "ngrad.data.augment", "ngrad.nn.transfer"]
+
+
+@pytest.mark.parametrize("name", DOC_MODULES)
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
