@@ -70,14 +70,14 @@ def run(ctx) -> Result:
     X_train, y_train, X_test, y_test = load(ctx.data_dir)
     ctx.log(f"train {X_train.shape}, test {X_test.shape}; lr {LR}")
     with course.float64():
-        iterations = ctx.length(ITERATIONS, quick=201)
+        iterations = ctx.length(ITERATIONS, quick=101)
         model, costs = fit(X_train, y_train, LR, iterations, ctx)
         result.rows += course.cost_rows(costs, COSTS)
         full = iterations == ITERATIONS
         result.rows += _accuracy_rows("", model, X_train, y_train, X_test, y_test,
                                       (TRAIN_ACC, TEST_ACC) if full else None)
         curves = {f"lr {LR}": (list(costs), list(costs.values()))}
-        sweep_iterations = ctx.length(SWEEP_ITERATIONS, quick=20)
+        sweep_iterations = ctx.length(SWEEP_ITERATIONS, quick=10)
         for lr, reference in SWEEP.items():
             ctx.log(f"learning rate {lr}: {sweep_iterations} iterations")
             model, sweep_costs = fit(X_train, y_train, lr, sweep_iterations, ctx, log=False)

@@ -127,8 +127,9 @@ def _plot(ctx, result, X, y, clf, model, costs, panels):
     plots.saved(result, plots.decision_boundaries(
         ctx.plot_path("decision_boundary"),
         [("logistic regression (scikit-learn)", clf.predict), (f"hidden layer of size {N_H}", _predictor(model))],
-        X, y))
-    plots.saved(result, plots.decision_boundaries(ctx.plot_path("hidden_sizes"), panels, X, y))
+        X, y, step=ctx.grid_step(0.02)))
+    plots.saved(result, plots.decision_boundaries(ctx.plot_path("hidden_sizes"), panels, X, y,
+                                                  step=ctx.grid_step(0.02)))
     plots.saved(result, plots.cost_curves(ctx.plot_path("costs"), {"n_h = 4": (list(costs), list(costs.values()))},
                                           "One hidden layer on the flower, lr 1.2"))
 

@@ -73,7 +73,7 @@ def fit(name: str, X, y, iterations: int, ctx):
 def run(ctx) -> Result:
     result = Result()
     X_train, y_train, X_test, y_test = c1w2_logreg.load(ctx.data_dir)
-    iterations = ctx.length(ITERATIONS, quick=101)
+    iterations = ctx.length(ITERATIONS, quick=11)
     full = iterations == ITERATIONS
     curves = {}
     with course.float64():

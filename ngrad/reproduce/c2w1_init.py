@@ -87,7 +87,7 @@ def run(ctx) -> Result:
             curves[TITLES[recipe]] = (list(costs), list(costs.values()))
     if ctx.plots:
         plots.saved(result, plots.decision_boundaries(ctx.plot_path("decision_boundaries"), panels,
-                                                      X_train, y_train, step=0.01, ncols=3))
+                                                      X_train, y_train, step=ctx.grid_step(0.01), ncols=3))
         plots.saved(result, plots.cost_curves(ctx.plot_path("costs"), curves,
                                               "Initialization: 2-10-5-1 on the circles, lr 0.01", logy=True))
     if not full:

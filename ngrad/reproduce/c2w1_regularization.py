@@ -122,7 +122,7 @@ def run(ctx) -> Result:
             panels.append((f"{TITLES[variant]}: test {test:.3f}", _predictor(model)))
     if ctx.plots:
         plots.saved(result, plots.decision_boundaries(ctx.plot_path("decision_boundaries"), panels,
-                                                      X_train, y_train, step=0.01))
+                                                      X_train, y_train, step=ctx.grid_step(0.01)))
     if not full:
         result.notes.append(f"accuracies are compared only after the course's {ITERATIONS} iterations")
     return result

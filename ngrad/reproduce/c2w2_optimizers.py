@@ -123,7 +123,7 @@ def run(ctx) -> Result:
     result.rows += _decay_function_rows()
     if ctx.plots:
         plots.saved(result, plots.decision_boundaries(ctx.plot_path("decision_boundaries"), panels, X, y,
-                                                      step=0.02, ncols=4))
+                                                      step=ctx.grid_step(0.02), ncols=4))
         plots.saved(result, plots.cost_curves(ctx.plot_path("costs"), curves, "Optimizers on the moons",
                                               xlabel="epoch", logy=True))
     if not full:

@@ -13,6 +13,8 @@ MODULES = (
     "c2w1_init",
     "c2w1_regularization",
     "c2w1_gradcheck",
+    "c2w2_optimizers",
+    "c2w3_signs",
 )
 
 

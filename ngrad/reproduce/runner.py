@@ -50,6 +50,10 @@ class Context:
             return int(self.epochs)
         return quick if self.quick else course
 
+    def grid_step(self, step: float) -> float:
+        """The decision-boundary grid spacing: ``step``, five times coarser in quick mode."""
+        return step * 5 if self.quick else step
+
     def plot_path(self, name: str) -> Path:
         """``out/<name>.png``, its folder created."""
         self.out.mkdir(parents=True, exist_ok=True)
