@@ -104,10 +104,9 @@ def check_pool_forward() -> list:
     np.random.seed(1)
     A_prev = np.random.randn(2, 4, 4, 3)
     note = "2017 notebook: A_prev (2, 4, 4, 3), f = 4, stride 1"
-    rows.append(array_row("pool_forward max (2017)", POOL_2017_MAX, max_pool2d(T(A_prev), 4, 1, **NHWC).numpy()[:, 0, 0],
-                          note))
-    rows.append(array_row("pool_forward avg (2017)", POOL_2017_AVG, avg_pool2d(T(A_prev), 4, 1, **NHWC).numpy()[:, 0, 0],
-                          note))
+    for mode, pool, expected in (("max", max_pool2d, POOL_2017_MAX), ("avg", avg_pool2d, POOL_2017_AVG)):
+        A = pool(T(A_prev), 4, 1, **NHWC).numpy()  # (2, 1, 1, 3)
+        rows.append(array_row(f"pool_forward {mode} (2017)", expected, A[:, 0, 0], note))
     return rows
 
 

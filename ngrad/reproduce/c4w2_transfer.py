@@ -106,7 +106,8 @@ def run(ctx) -> Result:
     ctx.out.mkdir(parents=True, exist_ok=True)
     path = ctx.out / ("pretrained.safetensors" if _has_safetensors() else "pretrained.npz")
     pretrained = pretrain(source, pre_epochs, ctx, path)
-    result.rows.append(Row.info(f"source task (signs {SOURCE}): test accuracy", c4_common.accuracy(pretrained, *source[2:])))
+    source_test = c4_common.accuracy(pretrained, *source[2:])
+    result.rows.append(Row.info(f"source task (signs {SOURCE}): test accuracy", source_test))
     X, y, X_val, y_val = target
     ctx.log(f"target task (sign 4 or 5): {len(X)} training images ({shots} per class), {len(X_val)} test images")
 
@@ -156,7 +157,8 @@ def _has_safetensors() -> bool:
 
 EXPERIMENT = Experiment(
     id="c4w2-transfer",
-    title="transfer learning with a small MobileNetV2: pretrained on SIGNS 0-3, frozen / fine-tuned / scratch on 4 vs 5",
+    title="transfer learning with a small MobileNetV2: pretrained on SIGNS 0-3, then frozen / fine-tuned / "
+          "from scratch on 4 vs 5",
     needs_data=True,
     run=run,
     epochs=EPOCHS,

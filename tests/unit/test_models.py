@@ -35,7 +35,8 @@ def rows(text):
     out = {}
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) >= 3 and parts[1].startswith("(") and parts[1].endswith(")") and parts[-1].replace(",", "").isdigit():
+        count = parts[-1].replace(",", "") if parts else ""
+        if len(parts) >= 3 and parts[1].startswith("(") and parts[1].endswith(")") and count.isdigit():
             out[parts[0]] = int(parts[-1].replace(",", ""))
     return out
 
