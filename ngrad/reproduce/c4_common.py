@@ -2,6 +2,7 @@
 per-epoch timing, and subsets of classes for the transfer-learning experiment."""
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -51,7 +52,7 @@ class EpochLog(Callback):
 
 
 def train(module, X, y, X_val, y_val, epochs: int, batch_size: int, lr: float, ctx, seed: int = 0,
-          every: int = 10, prefix: str = "", loss: str = "cross_entropy"):
+          every: int = 10, prefix: str = "", loss: str = "cross_entropy", callbacks=()):
     """Adam on ``module`` as the course's ``model.fit(..., validation_data=(X_test, Y_test))``.
 
     Returns ``(history dict, seconds per epoch list)``.
@@ -60,8 +61,13 @@ def train(module, X, y, X_val, y_val, epochs: int, batch_size: int, lr: float, c
     model.compile(optimizer="adam", loss=loss, metrics=["accuracy"], lr=lr)
     log = EpochLog(ctx, every, prefix)
     history = model.fit(X, y, epochs=epochs, batch_size=batch_size, validation_data=(X_val, y_val), verbose=0,
-                        seed=seed, callbacks=[log])
+                        seed=seed, callbacks=[*callbacks, log])
     return history.history, log.seconds
+
+
+def cosine_schedule(lr: float, epochs: int):
+    """``lr * (1 + cos(pi * epoch / epochs)) / 2``: from ``lr`` down towards 0 over the run."""
+    return lambda epoch: lr * 0.5 * (1.0 + math.cos(math.pi * epoch / max(epochs, 1)))
 
 
 def accuracy(module, X, y, batch_size: int = 64) -> float:
