@@ -62,7 +62,7 @@ def run(args) -> int:
         print(f"ngrad reproduce: {e}", file=sys.stderr)
         print("run 'ngrad reproduce list' to see what each one does", file=sys.stderr)
         return 2
-    return _run_one(reproduce, exp, args, args.out, args.epochs)
+    return _run_one(reproduce, exp, args, args.out, args.epochs)[0]
 
 
 def _list(reproduce) -> int:
@@ -74,29 +74,45 @@ def _list(reproduce) -> int:
     return 0
 
 
-def _run_one(reproduce, exp, args, out, epochs) -> int:
+def _run_one(reproduce, exp, args, out, epochs):
+    """Run one experiment; returns ``(exit status, Result or None)``."""
+    if epochs is not None and exp.epochs is None:
+        return _usage(f"--epochs does not apply to {exp.id}: it trains nothing"), None
+    if epochs is not None and epochs < 1:
+        return _usage(f"--epochs must be a positive number, got {epochs}"), None
     try:
-        reproduce.run_experiment(exp, out=out, data_dir=args.data_dir, quick=args.quick,
-                                 epochs=epochs,
-                                 plots=not args.no_plots)
-    except FileNotFoundError as e:
+        result = reproduce.run_experiment(exp, out=out, data_dir=args.data_dir, quick=args.quick,
+                                          epochs=epochs, plots=not args.no_plots)
+    except (FileNotFoundError, ImportError) as e:  # a missing course file or optional library
         print(f"ngrad reproduce {exp.id}: {e}", file=sys.stderr)
-        return 1
-    except ValueError as e:
-        if str(e).startswith("--epochs"):
-            return _usage(str(e))
-        raise
-    return 0
+        return 1, None
+    return 0, result
 
 
 def _run_many(reproduce, exps, args) -> int:
-    status = 0
+    status, summary = 0, []
     for exp in exps:
         out = Path(args.out) / exp.id if args.out else None
         epochs = args.epochs if exp.epochs is not None else None  # --epochs applies where it can
-        status = max(status, _run_one(reproduce, exp, args, out, epochs))
+        code, result = _run_one(reproduce, exp, args, out, epochs)
+        status = max(status, code)
+        summary.append((exp.id, result))
         print()
+    _print_summary(summary)
     return status
+
+
+def _print_summary(summary) -> None:
+    """One line per experiment: how many rows matched the course, differed, or had no course number."""
+    width = max(len(exp_id) for exp_id, _ in summary)
+    print("summary")
+    for exp_id, result in summary:
+        if result is None:
+            print(f"  {exp_id.ljust(width)}  did not run")
+            continue
+        c = result.counts
+        print(f"  {exp_id.ljust(width)}  {c['match']} match, {c['differs']} differ, "
+              f"{c['info']} without a course number")
 
 
 def _usage(message: str) -> int:

@@ -173,8 +173,8 @@ def format_like(value: float, course_text: str = "") -> str:
 
     >>> format_like(0.5845084123, "0.584508")
     '0.584508'
-    >>> format_like(1.19e-07, "1.1890913024229996e-07")
-    '1.1900000000000000e-07'
+    >>> format_like(1.25e-07, "1.189e-07")
+    '1.250e-07'
     """
     text = course_text.strip().lower()
     if not text or not _is_number(text) or not math.isfinite(float(text)):

@@ -84,6 +84,9 @@ def test_all_embedded_runs_the_experiments_without_files(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(embedded)
     assert all(_results(tmp_path / exp_id)["experiment"] == exp_id for exp_id in embedded)
     assert not list(tmp_path.glob("*/*.png"))
+    summary = capsys.readouterr().out.split("summary\n")[-1].splitlines()
+    assert [line.split()[0] for line in summary] == embedded
+    assert all("0 differ" in line for line in summary)
 
 
 def test_epochs_shortens_a_run(tmp_path, capsys):

@@ -210,3 +210,11 @@ def test_context_length(tmp_path):
     ctx.epochs = 7
     assert ctx.length(2000, quick=200) == 7
     assert Result(rows=[Row.approx("a", 1, 2, 0.1)]).counts == {"match": 0, "differs": 1, "info": 0}
+
+
+def test_report_docstring_examples():
+    import doctest
+
+    from ngrad.reproduce import report
+
+    assert doctest.testmod(report).failed == 0
