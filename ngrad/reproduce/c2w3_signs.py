@@ -126,17 +126,12 @@ def run(ctx) -> Result:
     for seed in seeds:
         ctx.log(f"seed {seed}")
         _, histories[seed] = fit(X_train, y_train, X_test, y_test, epochs, ctx, seed=seed)
-    median = {e: tuple(np.median([h[e][k] for h in histories.values()]) for k in range(3)) for e in histories[seeds[0]]}
     references = REFERENCES.get(epochs, {})
-    running_mean = epochs == EPOCHS  # the 2021+ notebook's train accuracy is measured during the epoch
-    label = f" (median of {len(seeds)} seeds)" if len(seeds) > 1 else ""
-    for epoch, values in median.items():
-        result.rows += _rows(epoch, values, references.get(epoch), running_mean, label)
-    last = epochs - 1
+    result.rows += _median_rows(histories, references, running_mean=epochs == EPOCHS)
     if len(seeds) > 1:
         for seed, history in histories.items():
-            result.rows += [Row.info(f"seed {seed}: ep. {last}: train accuracy", history[last][1]),
-                            Row.info(f"seed {seed}: ep. {last}: test accuracy", history[last][2])]
+            result.rows += [Row.info(f"seed {seed}: ep. {epochs - 1}: {name} accuracy", history[epochs - 1][k])
+                            for k, name in ((1, "train"), (2, "test"))]
     if ctx.plots:
         _plot(ctx, result, histories)
     if references and rebuilt_training_file(ctx.data_dir):
@@ -145,6 +140,18 @@ def run(ctx) -> Result:
         result.notes.append(f"the course's numbers are for {EPOCHS} epochs (2021+ notebook) and 1500 (TF1 notebook); "
                             f"this run trained {epochs}")
     return result
+
+
+def _median_rows(histories: dict, references: dict, running_mean: bool) -> list:
+    """Rows at the first, the last and the course's printed epochs: the median over the seeds."""
+    first = next(iter(histories.values()))
+    epochs = sorted({min(first), max(first), *(e for e in references if e in first)})
+    label = f" (median of {len(histories)} seeds)" if len(histories) > 1 else ""
+    rows = []
+    for epoch in epochs:
+        values = tuple(float(np.median([h[epoch][k] for h in histories.values()])) for k in range(3))
+        rows += _rows(epoch, values, references.get(epoch), running_mean, label)
+    return rows
 
 
 def _plot(ctx, result, histories):
