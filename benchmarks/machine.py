@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import time
 
 
 def _cpuinfo() -> dict:
@@ -39,6 +40,40 @@ def loadavg():
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return None
+
+
+def _cpu_ticks():
+    with open("/proc/stat") as f:
+        vals = [int(x) for x in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
+    idle = vals[3] + vals[4]
+    return sum(vals) - idle, sum(vals)
+
+
+def busy_cores(seconds: float = 0.5):
+    """How many cores' worth of CPU the whole machine used over ``seconds`` (None where unknown)."""
+    try:
+        b0, t0 = _cpu_ticks()
+        time.sleep(seconds)
+        b1, t1 = _cpu_ticks()
+    except (OSError, ValueError):
+        return None
+    return (b1 - b0) / max(t1 - t0, 1) * (os.cpu_count() or 1)
+
+
+def wait_until_idle(max_wait_s: float, threshold: float, log=None):
+    """Sleep until other processes use fewer than ``threshold`` cores, or ``max_wait_s`` passed.
+
+    Returns (busy cores at the last look, seconds waited).
+    """
+    waited = 0.0
+    busy = busy_cores()
+    while busy is not None and busy >= threshold and waited < max_wait_s:
+        if log and waited == 0:
+            log(f"  waiting for the machine to quieten ({busy:.1f} cores busy)")
+        time.sleep(2.0)
+        waited += 2.5
+        busy = busy_cores()
+    return busy, waited
 
 
 def _blas() -> str:

@@ -42,10 +42,14 @@ def _cell(case, fw_rec, status):
     return f"{_fmt(med)} [{_fmt(lo)}–{_fmt(hi)}]"
 
 
-def _ratio(r):
+def _ratio(r, rounds=None):
     if not r:
         return "-"
-    return f"{r['median']:.2f} [{r['min']:.2f}–{r['max']:.2f}]"
+    text = f"{r['median']:.2f} [{r['min']:.2f}–{r['max']:.2f}]"
+    n = len(r.get("per_round", ()))
+    if rounds and n and n < rounds:
+        text += f" ({n} of {rounds} rounds)"
+    return text
 
 
 def _status_text(st):
@@ -147,12 +151,11 @@ def render_markdown(res) -> str:
             ]
         for case in cases:
             cells = [_cell(case, case["frameworks"].get(fw), _status_text(st.get(fw, {}))) for fw in NAMES]
-            r_t = _ratio(case["ratios"].get("ngrad/torch"))
-            r_n = _ratio(case["ratios"].get("ngrad/numpy"))
+            r_t = _ratio(case["ratios"].get("ngrad/torch"), res["meta"]["rounds"])
+            r_n = _ratio(case["ratios"].get("ngrad/numpy"), res["meta"]["rounds"])
             if name == "perop":
-                row = [case["label"], *cells, _ratio(case.get("ngrad_minus_numpy_us_per_op")).replace("[", "[").strip(), r_t, r_n]
-                if not case.get("ngrad_minus_numpy_us_per_op"):
-                    row[4] = "-"
+                row = [case["label"], *cells, _ratio(case.get("ngrad_minus_numpy_us_per_op"), res["meta"]["rounds"]),
+                       r_t, r_n]
             elif name == "gemm":
                 row = [case["label"], *cells, r_t, r_n]
             else:

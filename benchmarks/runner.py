@@ -48,6 +48,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FRAMEWORKS = ("ngrad", "torch", "numpy")
 DEFAULT_OUT = os.path.join(REPO, "benchmarks", "results")
 CHECK_RTOL = 1e-3
+IDLE_THRESHOLD = 0.5  # cores busy with other work that --wait-idle waits out
 
 
 def torch_available() -> bool:
@@ -181,7 +182,7 @@ def summarize_case(case, per_round, threads=1):
         ops = case["ops"]
         d = [(a - b) / ops * 1e6 for a, b in zip(round_medians["ngrad"], round_medians["numpy"]) if a and b]
         if d:
-            out["ngrad_minus_numpy_us_per_op"] = {"median": _median(d), "min": min(d), "max": max(d)}
+            out["ngrad_minus_numpy_us_per_op"] = {"median": _median(d), "min": min(d), "max": max(d), "per_round": d}
     return out
 
 
@@ -296,6 +297,9 @@ def parse_args(argv):
     p.add_argument("--check", action="store_true",
                    help="compare loss trajectories of ngrad, PyTorch and the NumPy reference instead of timing")
     p.add_argument("--check-steps", type=int, default=5)
+    p.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                   help="before each process, wait up to SECONDS for other processes to use less than "
+                        f"{IDLE_THRESHOLD} of a core (a shared machine); default 0: do not wait")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     return p.parse_args(argv)
 
@@ -348,8 +352,12 @@ def main(argv=None) -> int:
                         raw[n][fw].append(None)
                     continue
                 _log(args, f"[round {r + 1}/{rounds}] {fw:6s} {','.join(todo)}")
+                busy, waited = (None, 0.0)
+                if args.wait_idle:
+                    busy, waited = machine.wait_until_idle(args.wait_idle, IDLE_THRESHOLD, lambda m: _log(args, m))
                 res = run_child(fw, todo, args)
-                procs.append({"framework": fw, "workloads": todo, "round": r, **res["process"]})
+                procs.append({"framework": fw, "workloads": todo, "round": r, **res["process"],
+                              "busy_cores_before": busy, "waited_s": waited})
                 meta.setdefault("versions", {})[fw] = res.get("versions", {})
                 for n in group:
                     e = res["workloads"].get(n)
