@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.harness import ngrad_pending
+from benchmarks.harness import Pending
 from benchmarks.workloads import _np
 
 f32 = np.float32
@@ -299,6 +299,120 @@ def torch_net(spec, params):
     return nn.Sequential(*mods)
 
 
+# --------------------------------------------------------------------------- ngrad
+def _ngrad_layer(*names):
+    """An ``ngrad.nn`` layer class by any of its names (public first, then the layer modules), or None."""
+    import importlib
+
+    import ngrad.nn
+
+    for n in names:
+        if hasattr(ngrad.nn, n):
+            return getattr(ngrad.nn, n)
+    for mod in ("conv", "pooling", "normalization_conv"):
+        try:
+            m = importlib.import_module(f"ngrad.nn.layers.{mod}")
+        except ImportError:
+            continue
+        for n in names:
+            if hasattr(m, n):
+                return getattr(m, n)
+    return None
+
+
+def ngrad_net(spec, params):
+    """The model as ``ngrad.nn`` layers (NCHW), or raises Pending naming the missing layers."""
+    import ngrad
+    from ngrad import nn
+
+    kinds = {s[0] for s in spec}
+    needed = {"Conv2d": ("Conv2d", "Conv2D")}
+    if "maxpool" in kinds:
+        needed["MaxPool2d"] = ("MaxPool2d", "MaxPool2D")
+    if kinds & {"bn", "block"}:
+        needed["BatchNorm2d"] = ("BatchNorm2d", "BatchNorm2D")
+    if "gap" in kinds:
+        needed["GlobalAvgPool2D"] = ("GlobalAvgPool2D", "GlobalAvgPool2d")
+    found = {k: _ngrad_layer(*v) for k, v in needed.items()}
+    missing = [k for k, v in found.items() if v is None]
+    if missing:
+        raise Pending("ngrad side waits for " + ", ".join(f"ngrad.nn.{n}" for n in missing))
+    Conv, Pool, BN, GAP = (found.get(k) for k in ("Conv2d", "MaxPool2d", "BatchNorm2d", "GlobalAvgPool2D"))
+    it = iter(params)
+
+    def conv(s):
+        _, cin, cout, k, stride, pad, bias = s
+        m = Conv(cin, cout, k, stride=stride, padding=pad, bias=bias)
+        w, b = next(it)
+        with ngrad.no_grad():
+            m.weight.data[...] = w
+            if bias:
+                m.bias.data[...] = b
+        return m
+
+    def bn(s):
+        m = BN(s[1])
+        g, b = next(it)
+        with ngrad.no_grad():
+            m.weight.data[...] = g
+            m.bias.data[...] = b
+        return m
+
+    mods = []
+    for s in spec:
+        kind = s[0]
+        if kind == "conv":
+            mods.append(conv(s))
+        elif kind == "bn":
+            mods.append(bn(s))
+        elif kind == "block":
+            _, cin, cout, stride = s
+            main = nn.Sequential(conv(("conv", cin, cout, 3, stride, 1, False)), bn(("bn", cout)), nn.ReLU(),
+                                 conv(("conv", cout, cout, 3, 1, 1, False)), bn(("bn", cout)))
+            short = None
+            if stride != 1 or cin != cout:
+                short = nn.Sequential(conv(("conv", cin, cout, 1, stride, 0, False)), bn(("bn", cout)))
+            mods.append(_ngrad_block_class()(main, short))
+        elif kind == "dense":
+            m = nn.Linear(s[1], s[2])
+            w, b = next(it)
+            with ngrad.no_grad():
+                m.weight.data[...] = w
+                m.bias.data[...] = b
+            mods.append(m)
+        elif kind == "relu":
+            mods.append(nn.ReLU())
+        elif kind == "maxpool":
+            mods.append(Pool(s[1]))
+        elif kind == "flatten":
+            mods.append(nn.Flatten())
+        elif kind == "gap":
+            mods.append(GAP())
+    return nn.Sequential(*mods)
+
+
+_BLOCK = None
+
+
+def _ngrad_block_class():
+    """A ResNet basic block as an ``ngrad.nn.Module`` (defined once, on first use)."""
+    global _BLOCK
+    if _BLOCK is None:
+        from ngrad import nn
+
+        class BenchBasicBlock(nn.Module):
+            def __init__(self, main, short=None):
+                super().__init__()
+                self.main = main
+                self.short = short if short is not None else nn.Identity()
+
+            def forward(self, x):
+                return (self.main(x) + self.short(x)).relu()
+
+        _BLOCK = BenchBasicBlock
+    return _BLOCK
+
+
 # --------------------------------------------------------------------------- sides
 def sides(spec, shape_nhwc, classes, seed):
     """``{framework: () -> train_step}`` for a ConvNet (train_step returns the loss)."""
@@ -329,11 +443,24 @@ def sides(spec, shape_nhwc, classes, seed):
         return step
 
     def ngrad_side():
-        layers = ["Conv2d"]
-        if any(s[0] == "maxpool" for s in spec):
-            layers.append("MaxPool2d")
-        if any(s[0] in ("bn", "block") for s in spec):
-            layers.append("BatchNorm2d")
-        raise ngrad_pending(*layers)
+        import ngrad
+        from ngrad.nn import functional as F
+        from ngrad.optim import Adam
+
+        x, y = data(shape_nhwc, classes, seed)
+        net = ngrad_net(spec, init_params(spec, seed))
+        net.train()
+        opt = Adam(list(net.parameters()), lr=LR)
+        xt = ngrad.tensor(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+        yt = ngrad.tensor(y)
+
+        def step():
+            loss = F.cross_entropy(net(xt), yt)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        return step
 
     return {"numpy": numpy_side, "torch": torch_side, "ngrad": ngrad_side}
