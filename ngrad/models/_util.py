@@ -14,6 +14,14 @@ class ReLU6(nn.Module):
         return clip(x, 0.0, 6.0)
 
 
+def keras_dense(in_features: int, out_features: int) -> nn.Linear:
+    """``nn.Linear`` initialised as Keras's ``Dense``: Glorot-uniform weight, zero bias (the course's models)."""
+    layer = nn.Linear(in_features, out_features)
+    nn.init.xavier_uniform_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
 def make_activation(name: str, owner: str) -> nn.Module:
     """A fresh activation layer by name (``'relu'``, ``'tanh'``, ``'sigmoid'``)."""
     try:

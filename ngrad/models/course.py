@@ -1,7 +1,8 @@
 """The Course 4 week 1 models: the SIGNS ConvNet and the Happy-House model.
 
 Both follow the course's Keras code layer for layer (NCHW here; the output
-is logits, the course's final softmax / sigmoid left to the loss).
+is logits, the course's final softmax / sigmoid left to the loss), with
+Keras's initialisation: Glorot-uniform kernels and dense weights, zero biases.
 
 SIGNS ConvNet (``convolutional_model``, 64x64x3 -> 6 classes, 1,310 parameters)::
 
@@ -21,7 +22,7 @@ Happy-House model (``happyModel``, 64x64x3 -> smiling or not, 37,633 parameters,
 from __future__ import annotations
 
 from ngrad import nn
-from ngrad.models._util import SequentialModel, check_size, conv_size, same_size
+from ngrad.models._util import SequentialModel, check_size, conv_size, keras_dense, same_size
 from ngrad.nn.layers.conv import Conv2D
 from ngrad.nn.layers.normalization_conv import BatchNorm2d
 from ngrad.nn.layers.pooling import MaxPool2D, ZeroPadding2D
@@ -52,7 +53,7 @@ class SignsConvNet(SequentialModel):
             "conv2": Conv2D(8, 16, 2, padding="same"), "relu2": nn.ReLU(),
             "pool2": MaxPool2D(4, 4, padding="same"),
             "flatten": nn.Flatten(),
-            "fc": nn.Linear(16 * s * s, num_classes),
+            "fc": keras_dense(16 * s * s, num_classes),
         })
         self.args = {"num_classes": num_classes, "in_channels": in_channels, "image_size": image_size}
 
@@ -83,7 +84,7 @@ class HappyModel(SequentialModel):
             "bn": BatchNorm2d(32, **KERAS_BN), "relu": nn.ReLU(),
             "pool": MaxPool2D(2),
             "flatten": nn.Flatten(),
-            "fc": nn.Linear(32 * s * s, 1),
+            "fc": keras_dense(32 * s * s, 1),
         }
         if probabilities:
             layers["sigmoid"] = nn.Sigmoid()

@@ -25,7 +25,7 @@ global average pooling, so any input size works.
 from __future__ import annotations
 
 from ngrad import nn
-from ngrad.models._util import SequentialModel, check_size, conv_size
+from ngrad.models._util import SequentialModel, check_size, conv_size, keras_dense
 from ngrad.models.course import KERAS_BN
 from ngrad.nn.layers.conv import Conv2D
 from ngrad.nn.layers.normalization_conv import BatchNorm2d
@@ -153,7 +153,7 @@ def _stage(in_channels, filters, stride, identities) -> nn.Sequential:
 
 
 class ResNet50(SequentialModel):
-    """The course's ``ResNet50(input_shape=(64, 64, 3), classes=6)``, outputs logits.
+    """The course's ``ResNet50(input_shape=(64, 64, 3), classes=6)``, outputs logits (Keras's initialisation).
 
     ::
 
@@ -175,7 +175,7 @@ class ResNet50(SequentialModel):
             layers[f"stage{i + 2}"] = _stage(channels, filters, stride, identities)
             channels, s = filters[2], conv_size(s, 1, stride)
         s = check_size(s // 2, type(self).__name__, image_size)
-        layers.update(avg_pool=AvgPool2D(2), flatten=nn.Flatten(), fc=nn.Linear(channels * s * s, num_classes))
+        layers.update(avg_pool=AvgPool2D(2), flatten=nn.Flatten(), fc=keras_dense(channels * s * s, num_classes))
         super().__init__(layers)
         self.args = {"num_classes": num_classes, "in_channels": in_channels, "image_size": image_size}
 
