@@ -54,8 +54,8 @@ TRAIN_ACC_NOTE = ("the 2021+ notebook's train accuracy is a running mean over th
 
 REBUILT_NOTE = ("this train_signs.h5 was rebuilt from the CS230 SIGNS JPEGs (it lists their file_names), and "
                 "those images train slower than the course's: on 120 images of each, with the same seed, the "
-                "course's reach 74 % train accuracy in 100 epochs where the rebuilt ones reach 45 %, so the "
-                "100-epoch numbers fall below the course's range")
+                "course's reach 74 % train accuracy in 100 epochs where the rebuilt ones reach 45 %, so ngrad's "
+                "numbers here fall below the course's range")
 
 
 def rebuilt_training_file(data_dir) -> bool:
