@@ -18,6 +18,7 @@ import ngrad
 from ngrad import nn
 from ngrad.nn import functional as F
 from ngrad.nn import init
+from ngrad.reproduce.report import Row
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -168,8 +169,6 @@ def cost_rows(costs: dict, course: dict, label: str = "cost it.", note: str = ""
     ({i: (course value, tol)}) are judged within a tolerance (``approx_note``
     says why) instead of to the printed digits.
     """
-    from ngrad.reproduce.report import Row
-
     rows = []
     approx = approx or {}
     for i, value in costs.items():
