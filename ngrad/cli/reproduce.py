@@ -1,4 +1,4 @@
-"""``ngrad reproduce``: the course's Course 1-2 experiments, one command each.
+"""``ngrad reproduce``: the course's experiments, one command each.
 
     ngrad reproduce list                         every experiment id, one line each
     ngrad reproduce c2w1-init                    run one; table, plots and results.json in runs/c2w1-init
@@ -21,7 +21,7 @@ TARGETS = ("list", "all", "all-embedded")
 def register(sub):
     p = sub.add_parser(
         "reproduce",
-        help="reproduce the course's Course 1-2 experiments and compare with its numbers",
+        help="reproduce the course's experiments and compare with its numbers",
         description="Run one of the course's experiments with ngrad and print a table "
                     "'metric | course | ngrad | check'; plots and results.json go to --out.",
     )

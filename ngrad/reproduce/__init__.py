@@ -1,4 +1,4 @@
-"""The Deep Learning Specialization's Course 1-2 experiments, reproduced with ngrad.
+"""The Deep Learning Specialization's experiments, reproduced with ngrad.
 
 Each experiment trains the course's network with ngrad (tensors, autograd,
 ``ngrad.nn`` layers, ``ngrad.optim`` optimizers) on the course's data and
@@ -19,6 +19,11 @@ id                          data   what
 ``c2w1-gradcheck``          no     gradient checking with the buggy backward
 ``c2w2-optimizers``         no     GD / momentum / Adam and learning-rate decay
 ``c2w3-signs``              yes    12288-25-12-6 softmax network on SIGNS
+``c4w1-conv-step``          no     the step-by-step convolution and pooling checks
+``c4w1-signs-cnn``          yes    the SIGNS ConvNet with Adam
+``c4w2-resnet``             yes    ResNet-50's counts and blocks, ResNets on SIGNS
+``c4w2-transfer``           yes    a small MobileNetV2 pretrained, then transferred
+``c4-digits-cnn``           no     a ConvNet on scikit-learn's bundled digits
 ==========================  =====  ===============================================
 
 From the command line: ``ngrad reproduce list``, ``ngrad reproduce c2w1-init``,

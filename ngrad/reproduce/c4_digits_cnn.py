@@ -76,7 +76,7 @@ def run(ctx) -> Result:
 
 EXPERIMENT = Experiment(
     id="c4-digits-cnn",
-    title="a two-block ConvNet on scikit-learn's bundled 8x8 digits (no course file needed)",
+    title="a two-block ConvNet on scikit-learn's bundled 8x8 digits",
     needs_data=False,
     run=run,
     epochs=EPOCHS,

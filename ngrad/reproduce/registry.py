@@ -15,6 +15,11 @@ MODULES = (
     "c2w1_gradcheck",
     "c2w2_optimizers",
     "c2w3_signs",
+    "c4w1_conv_step",
+    "c4w1_signs_cnn",
+    "c4w2_resnet",
+    "c4w2_transfer",
+    "c4_digits_cnn",
 )
 
 

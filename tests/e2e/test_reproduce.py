@@ -14,6 +14,8 @@ from ngrad.reproduce import experiments
 COURSE_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "coursera"
 IDS = list(experiments())
 NEED_DATA = {exp.id for exp in experiments().values() if exp.needs_data}
+#: full runs of these have their own slow tests (tests/e2e/test_c4_reproduce.py)
+OWN_FULL_TESTS = {"c4w1-signs-cnn", "c4w2-resnet", "c4w2-transfer", "c4-digits-cnn"}
 
 
 def _data_args(exp_id):
@@ -69,7 +71,8 @@ def test_quick_run(exp_id, tmp_path, capsys):
     assert "metric" in printed and "course" in printed and "ngrad" in printed
     data = _results(out)
     assert data["experiment"] == exp_id
-    assert "differs" not in printed, printed  # quick runs compare only what they reach: it must match
+    # quick runs compare only what they reach: it must match
+    assert "differs" not in printed and "out of range" not in printed, printed
 
 
 def test_quick_runs_save_plots(tmp_path, capsys):
@@ -98,7 +101,7 @@ def test_epochs_shortens_a_run(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("exp_id", IDS)
+@pytest.mark.parametrize("exp_id", [exp_id for exp_id in IDS if exp_id not in OWN_FULL_TESTS])
 def test_full_run_agrees_with_the_course(exp_id, tmp_path, capsys, request):
     out = tmp_path / exp_id
     data_args = _data_args(exp_id)
