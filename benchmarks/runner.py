@@ -4,7 +4,7 @@ Method
 ------
 - Each framework runs in its own subprocess (peak memory is per framework,
   thread pools never share a process), with ``OPENBLAS_NUM_THREADS``,
-  ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` set to ``--threads`` and
+  ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``NUMBA_NUM_THREADS`` set to ``--threads`` and
   ``torch.set_num_threads(--threads)``.
 - Rounds alternate the order: ngrad, PyTorch, NumPy; then PyTorch, NumPy,
   ngrad; ... Each process warms every case up, then times blocks of repeated
@@ -57,7 +57,7 @@ def torch_available() -> bool:
 
 def child_env(threads: int) -> dict:
     env = dict(os.environ)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[var] = str(threads)
     env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env

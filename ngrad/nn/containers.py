@@ -2,7 +2,46 @@
 from __future__ import annotations
 
 from ngrad.nn.config import from_config, to_config
+from ngrad.nn.hooks import global_forward_hooks
+from ngrad.nn.layers._image import check_image
+from ngrad.nn.layers.activation import ReLU
+from ngrad.nn.layers.conv import Conv2D
+from ngrad.nn.layers.pooling import MaxPool2D
 from ngrad.nn.module import Module
+from ngrad.ops.conv import conv2d_relu_max_pool2d
+from ngrad.ops.conv_utils import conv_geometry
+
+_NO_PADDING = ("valid", 0, (0, 0), ((0, 0), (0, 0)))
+
+
+def _fusable(conv, act, pool) -> bool:
+    """``Conv2D -> ReLU -> MaxPool2D`` with non-overlapping pooling and no hooks: one fused op.
+
+    :func:`ngrad.nn.functional.conv2d_relu_max_pool2d` gives the same values
+    and gradients as the three layers (it is their composition where it
+    cannot fuse), so the layers stay what the user built, with their names,
+    parameters and summary; only the computation is shared. Pools with
+    Keras's ``'same'`` padding qualify when the windows tile the image
+    exactly (checked per call by :func:`_conv_relu_pool`).
+    """
+    if type(conv) is not Conv2D or type(act) is not ReLU or type(pool) is not MaxPool2D:
+        return False
+    if global_forward_hooks or any(m._forward_hooks or m._forward_pre_hooks for m in (conv, act, pool)):
+        return False
+    return (conv.groups == 1 and pool.stride == pool.kernel_size and (pool.padding in _NO_PADDING or pool.padding == "same")
+            and conv.data_format == pool.data_format)
+
+
+def _conv_relu_pool(conv, act, pool, x):
+    """The three layers' output, through the fused op where their geometry allows it."""
+    check_image(conv, x, conv.in_channels)
+    if pool.padding == "same":
+        hw = x.shape[1:3] if conv.data_format == "channels_last" else x.shape[2:]
+        g = conv_geometry(type(conv).__name__, hw, conv.kernel_size, conv.stride, conv.padding, conv.dilation)
+        if g.ho % pool.kernel_size[0] or g.wo % pool.kernel_size[1]:  # 'same' pads: not the fused op's pool
+            return pool(act(conv(x)))
+    return conv2d_relu_max_pool2d(x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation,
+                                  pool.kernel_size, data_format=conv.data_format)
 
 
 class Sequential(Module):
@@ -28,8 +67,15 @@ class Sequential(Module):
                 self.add_module(str(i), layer)
 
     def forward(self, x):
-        for layer in self._modules.values():
-            x = layer(x)
+        layers = list(self._modules.values())
+        i, n = 0, len(layers)
+        while i < n:
+            if i + 2 < n and _fusable(layers[i], layers[i + 1], layers[i + 2]):
+                x = _conv_relu_pool(*layers[i:i + 3], x)
+                i += 3
+                continue
+            x = layers[i](x)
+            i += 1
         return x
 
     def __getitem__(self, index):

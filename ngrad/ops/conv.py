@@ -66,7 +66,7 @@ from ngrad.ops.conv_utils import (
 from ngrad.ops.shape import transpose
 
 #: smallest pool (elements per window) for which conv2d_relu_max_pool2d runs the fused kernel
-FUSE_MIN_POOL = 16
+FUSE_MIN_POOL = 4
 CHANNELS_FIRST = ("channels_first", "NCHW")
 CHANNELS_LAST = ("channels_last", "NHWC")
 
@@ -507,7 +507,7 @@ def conv2d_relu_max_pool2d(x, weight, bias=None, stride=1, padding="valid", dila
     """``max_pool2d(relu(conv2d(x, weight, bias, ...)), pool_size)``, fused when it can be.
 
     With Numba installed and enabled (``ngrad.ops.conv.numba_enabled()``)
-    and a pool of at least ``FUSE_MIN_POOL`` (16) elements, this is one op
+    and a pool of at least ``FUSE_MIN_POOL`` (4) elements, this is one op
     (:class:`Conv2dReluMaxPool2d`) whose forward never stores the convolution
     output and whose backward visits one position per pooling window;
     otherwise (smaller pools, where the sparse backward does not pay, and
