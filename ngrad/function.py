@@ -119,16 +119,14 @@ class Function:
         ctx = _new(cls)
         needs = []
         arrays = []
-        wants_grad = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
-                r = x.requires_grad
-                needs.append(r)
-                wants_grad = wants_grad or r
+                needs.append(x.requires_grad)
             else:
                 arrays.append(x)
                 needs.append(False)
+        wants_grad = True in needs
         ctx.needs_input_grad = needs
         try:
             out = cls.forward(ctx, *arrays, **params) if params else cls.forward(ctx, *arrays)
@@ -214,8 +212,11 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
     order = _topological_order(root)
     grads = {id(root): grad}
     handed_out = set()  # ids of arrays already stored in some .grad
+    owned = set()  # keys whose summed gradient is an array made here (no one else holds it)
     for t in reversed(order):
-        g = grads.pop(id(t), None)
+        key = id(t)
+        g = grads.pop(key, None)
+        owned.discard(key)
         if g is None:
             continue
         ctx = t._ctx
@@ -243,7 +244,14 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
                 gx = gx.astype(xd.dtype)
             key = id(x)
             prev = grads.get(key)
-            grads[key] = gx if prev is None else prev + gx
+            if prev is None:
+                grads[key] = gx
+            elif key in owned:
+                prev += gx  # an array this walk made: add in place (0-d results are scalars: rebind)
+                grads[key] = prev
+            else:
+                grads[key] = prev + gx
+                owned.add(key)
         if not retain_graph:
             ctx.__dict__.clear()  # frees saved arrays; a second backward raises _FREED
 

@@ -23,15 +23,20 @@ class MatMul(Function):
     """``a @ b``. Shapes: (..., n, k) @ (..., k, m) -> (..., n, m); 1-D operands as NumPy."""
 
     def forward(ctx, a, b):
-        _check_matmul(a, b)
+        try:
+            # ndarray.dot: the same BLAS product as @ for 2-D operands, with less per-call overhead
+            out = a.dot(b) if a.ndim == 2 and b.ndim == 2 else a @ b
+        except ValueError:
+            _check_matmul(a, b)  # names the shapes that do not fit
+            raise
         ctx.save_for_backward(a, b)
-        return a @ b
+        return out
 
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the common dense-layer case
-            return (g @ b.T if na else None), (a.T @ g if nb else None)
+            return (g.dot(b.T) if na else None), (a.T.dot(g) if nb else None)
         xp = get_array_module(g)
         if a.ndim == 1 and b.ndim == 1:  # dot product, g is 0-d
             return (g * b if na else None), (g * a if nb else None)
