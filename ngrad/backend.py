@@ -3,7 +3,9 @@
 Every op asks :func:`get_array_module` for the module that owns its arrays
 (NumPy today, CuPy when a user turns it on), so no op imports NumPy for math
 directly. CuPy is imported lazily, only by :func:`use_cupy`, so ``import ngrad``
-never pays for it and machines without a GPU never see it.
+never pays for it and machines without a GPU never see it. The optional
+compiled kernels (Numba) are switched here too: :func:`numba_kernels`,
+:func:`set_numba_enabled`.
 
 Examples
 --------
@@ -13,6 +15,10 @@ Examples
 True
 """
 from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
 
 import numpy
 
@@ -85,3 +91,45 @@ def set_default_dtype(dtype):
     if dt.kind != "f":
         raise TypeError(f"set_default_dtype: expected a floating dtype, got {dt}")
     _default_float = dt
+
+
+# ------------------------------------------------------------------ optional compiled kernels (Numba)
+_numba = {"enabled": os.environ.get("NGRAD_NUMBA", "1").strip().lower() not in ("0", "false", "no", "off"),
+          "modules": {}}
+
+
+def numba_kernels(module: str):
+    """The kernel module ``ngrad.<module>`` (e.g. ``"ops._numba_conv"``) when Numba is installed and
+    the kernels are on, else None (the caller then runs its NumPy path).
+
+    Kernel modules import Numba at their top and are imported here on first
+    use only, so ``import ngrad`` never imports Numba.
+    """
+    if not _numba["enabled"]:
+        return None
+    found = _numba["modules"]
+    if module not in found:
+        try:
+            found[module] = importlib.import_module(f"ngrad.{module}")
+        except ImportError:
+            found[module] = None
+    return found[module]
+
+
+def set_numba_enabled(flag: bool) -> bool:
+    """Turn every compiled (Numba) kernel on or off; returns the previous setting.
+
+    They are on by default when Numba is installed (``pip install "ngrad[fast]"``);
+    ``NGRAD_NUMBA=0`` in the environment turns them off at start. Both paths
+    give the same results to float rounding.
+    """
+    prev = _numba["enabled"]
+    _numba["enabled"] = bool(flag)
+    return prev
+
+
+def numba_enabled() -> bool:
+    """True when the compiled kernels are on and Numba can be imported."""
+    if not _numba["enabled"]:
+        return False
+    return importlib.util.find_spec("numba") is not None

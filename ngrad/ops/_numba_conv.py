@@ -10,7 +10,7 @@ back-propagate through the argmax positions only (measurements in
 
 This module imports Numba at the top and is itself imported only by
 ``ngrad.ops.conv`` on first use of a fused op, when Numba is installed and
-not switched off (``NGRAD_NUMBA=0`` or ``ngrad.ops.conv.set_numba_enabled(False)``).
+not switched off (``NGRAD_NUMBA=0`` or ``ngrad.backend.set_numba_enabled(False)``).
 Without it the ops run their NumPy path, with the same results to float
 rounding. Install with ``pip install numba``.
 

@@ -42,9 +42,8 @@ Examples
 from __future__ import annotations
 
 import operator
-import os
 
-from ngrad.backend import get_array_module
+from ngrad.backend import get_array_module, numba_enabled, numba_kernels, set_numba_enabled
 from ngrad.errors import ShapeError
 from ngrad.function import Function
 from ngrad.ops._util import as_tensor
@@ -542,35 +541,6 @@ def conv2d_relu_max_pool2d(x, weight, bias=None, stride=1, padding="valid", dila
 
 
 # ------------------------------------------------------------------ the optional Numba path
-_numba = {"enabled": os.environ.get("NGRAD_NUMBA", "1").strip().lower() not in ("0", "false", "no", "off"),
-          "module": None, "tried": False}
-
-
 def _numba_kernels():
     """:mod:`ngrad.ops._numba_conv` when Numba is installed and enabled, else None."""
-    if not _numba["enabled"]:
-        return None
-    if not _numba["tried"]:
-        _numba["tried"] = True
-        try:
-            from ngrad.ops import _numba_conv  # noqa: PLC0415 - imports numba: optional, on first use
-        except ImportError:
-            _numba_conv = None
-        _numba["module"] = _numba_conv
-    return _numba["module"]
-
-
-def set_numba_enabled(flag: bool) -> bool:
-    """Turn the compiled (Numba) kernels on or off; returns the previous setting.
-
-    They are on by default when Numba is installed; ``NGRAD_NUMBA=0`` in the
-    environment turns them off at start.
-    """
-    prev = _numba["enabled"]
-    _numba["enabled"] = bool(flag)
-    return prev
-
-
-def numba_enabled() -> bool:
-    """True when the compiled kernels are on and Numba can be imported."""
-    return _numba_kernels() is not None
+    return numba_kernels("ops._numba_conv")

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import math
 
-from ngrad.backend import get_array_module
+import numpy
+
+from ngrad.backend import get_array_module, numba_kernels
 from ngrad.optim.optimizer import TMP, Optimizer, check_hyper, zeros_like
 
 
@@ -85,6 +87,13 @@ class Adam(Optimizer):
         ``beta * (m - x) + x`` they would lose digits in float32 (``1 - beta2``
         from float32 ``beta2`` is off by 1e-5 relative for 0.999).
         """
+        root_bc2 = math.sqrt(1.0 - beta2**t)
+        a, e = lr * root_bc2 / (1.0 - beta1**t), eps * root_bc2
+        if _compiled(W, g, v, s):  # the same arithmetic in one pass (Numba, optional)
+            f = W.dtype.type
+            numba_kernels("optim._numba_adam").adam_update(W, g, v, s, f(beta1), f(1.0 - beta1), f(beta2),
+                                                          f(1.0 - beta2), f(e), f(a))
+            return
         xp = get_array_module(W)
         tmp = self._buffer(W, TMP)
         xp.multiply(g, 1.0 - beta1, out=tmp)  # v = beta1 * v + (1 - beta1) * g
@@ -94,9 +103,19 @@ class Adam(Optimizer):
         tmp *= 1.0 - beta2
         s *= beta2
         s += tmp
-        root_bc2 = math.sqrt(1.0 - beta2**t)
         xp.sqrt(s, out=tmp)
-        tmp += eps * root_bc2
+        tmp += e
         xp.divide(v, tmp, out=tmp)
-        tmp *= lr * root_bc2 / (1.0 - beta1**t)
+        tmp *= a
         W -= tmp
+
+
+_COMPILED_DTYPES = ("float32", "float64")
+
+
+def _compiled(W, g, v, s) -> bool:
+    """True when the Numba kernel can take this update: NumPy arrays, C-contiguous, one float dtype."""
+    if type(W) is not numpy.ndarray or W.dtype.name not in _COMPILED_DTYPES or numba_kernels("optim._numba_adam") is None:
+        return False
+    return all(type(x) is numpy.ndarray and x.dtype == W.dtype and x.flags.c_contiguous and x.shape == W.shape
+               for x in (W, g, v, s))
