@@ -115,21 +115,22 @@ class Function:
         Keyword arguments are passed to ``forward`` as non-differentiable
         parameters (axis, shape, ...). Returns a :class:`~ngrad.Tensor`.
         """
-        # The hot path of every op: kept flat, with no generator or helper calls.
+        # The hot path of every op: kept flat, with no generator or helper calls;
+        # two tensors and no parameters (a + b, a * b, a @ b) go straight through.
         ctx = _new(cls)
-        needs = []
-        arrays = []
-        for x in inputs:
-            if isinstance(x, Tensor):
-                arrays.append(x.data)
-                needs.append(x.requires_grad)
-            else:
-                arrays.append(x)
-                needs.append(False)
-        wants_grad = True in needs
-        ctx.needs_input_grad = needs
         try:
-            out = cls.forward(ctx, *arrays, **params) if params else cls.forward(ctx, *arrays)
+            if len(inputs) == 2 and not params:
+                a, b = inputs
+                if isinstance(a, Tensor) and isinstance(b, Tensor):
+                    ctx.needs_input_grad = needs = [a.requires_grad, b.requires_grad]
+                    out = cls.forward(ctx, a.data, b.data)
+                else:
+                    needs = _needs(ctx, inputs)
+                    out = cls.forward(ctx, *[x.data if isinstance(x, Tensor) else x for x in inputs])
+            else:
+                needs = _needs(ctx, inputs)
+                arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+                out = cls.forward(ctx, *arrays, **params) if params else cls.forward(ctx, *arrays)
         except ShapeError:
             raise
         except ValueError as e:
@@ -138,7 +139,7 @@ class Function:
         t.data = out
         t.grad = None
         t._retain = False
-        if wants_grad and _grad_enabled:
+        if _grad_enabled and True in needs:
             ctx._inputs = inputs
             t.requires_grad = True
             t._ctx = ctx
@@ -149,6 +150,12 @@ class Function:
 
 
 _new = object.__new__
+
+
+def _needs(ctx, inputs) -> list:
+    """``ctx.needs_input_grad``: for each input, whether it is a tensor that requires grad."""
+    ctx.needs_input_grad = needs = [isinstance(x, Tensor) and x.requires_grad for x in inputs]
+    return needs
 
 
 def _op_name(cls) -> str:

@@ -31,7 +31,7 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.saved_tensors = (a, b)  # save_for_backward, without the call: the hottest op
         return a * b
 
     def backward(ctx, g):
