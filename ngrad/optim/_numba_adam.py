@@ -15,13 +15,13 @@ from numba import njit
 @njit(cache=True, error_model="numpy")
 def adam_update(W, g, v, s, beta1, one_minus_beta1, beta2, one_minus_beta2, e, a):
     """In place: ``v = beta1*v + (1-beta1)*g``, ``s = beta2*s + (1-beta2)*g*g``,
-    ``W -= a * v / (sqrt(s) + e)``. Contiguous arrays of one shape and dtype;
-    the scalars in that dtype (``a`` and ``e`` carry the bias corrections)."""
-    wf, gf, vf, sf = W.ravel(), g.ravel(), v.ravel(), s.ravel()
-    for i in range(wf.size):
-        gi = gf[i]
-        vi = beta1 * vf[i] + one_minus_beta1 * gi
-        si = beta2 * sf[i] + one_minus_beta2 * (gi * gi)
-        vf[i] = vi
-        sf[i] = si
-        wf[i] -= a * (vi / (np.sqrt(si) + e))
+    ``W -= a * v / (sqrt(s) + e)``. 1-D arrays of one length and dtype (flat
+    views of the parameter and its state); the scalars in that dtype (``a``
+    and ``e`` carry the bias corrections)."""
+    for i in range(W.size):
+        gi = g[i]
+        vi = beta1 * v[i] + one_minus_beta1 * gi
+        si = beta2 * s[i] + one_minus_beta2 * (gi * gi)
+        v[i] = vi
+        s[i] = si
+        W[i] -= a * (vi / (np.sqrt(si) + e))

@@ -91,8 +91,9 @@ class Adam(Optimizer):
         a, e = lr * root_bc2 / (1.0 - beta1**t), eps * root_bc2
         if _compiled(W, g, v, s):  # the same arithmetic in one pass (Numba, optional)
             f = W.dtype.type
-            numba_kernels("optim._numba_adam").adam_update(W, g, v, s, f(beta1), f(1.0 - beta1), f(beta2),
-                                                          f(1.0 - beta2), f(e), f(a))
+            # flat views (all C-contiguous): one compiled signature per dtype, whatever the shapes
+            numba_kernels("optim._numba_adam").adam_update(W.ravel(), g.ravel(), v.ravel(), s.ravel(), f(beta1),
+                                                          f(1.0 - beta1), f(beta2), f(1.0 - beta2), f(e), f(a))
             return
         xp = get_array_module(W)
         tmp = self._buffer(W, TMP)
