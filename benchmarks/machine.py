@@ -89,14 +89,28 @@ def _blas() -> str:
         return "unknown"
 
 
-def _torch_version():
-    """torch's version from its metadata, without importing it (the parent never imports torch)."""
+def _version(dist):
+    """A distribution's version from its metadata, without importing it (the parent never imports torch)."""
     try:
         from importlib.metadata import version
 
-        return version("torch")
+        return version(dist)
     except Exception:
         return None
+
+
+def _torch_version():
+    return _version("torch")
+
+
+def _numba_line():
+    """Whether ngrad's optional compiled kernels run: Numba's version, or why not."""
+    v = _version("numba")
+    if v is None:
+        return "not installed (ngrad runs its NumPy paths)"
+    if os.environ.get("NGRAD_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
+        return f"{v}, off (NGRAD_NUMBA=0: ngrad runs its NumPy paths)"
+    return f"{v} (ngrad's compiled kernels on)"
 
 
 def describe(threads: int) -> dict:
@@ -116,6 +130,7 @@ def describe(threads: int) -> dict:
         "numpy": numpy.__version__,
         "blas": _blas(),
         "torch": _torch_version(),
+        "numba": _numba_line(),
         "threads": threads,
     }
 
@@ -124,5 +139,5 @@ def summary_line(m: dict) -> str:
     return (
         f"{m['cpu']} ({m['cpu_family_model']}, {m['simd']}), {m['cores']} cores, {m['memory_gib']} GiB; "
         f"Python {m['python']}, NumPy {m['numpy']} ({m['blas']}), "
-        f"PyTorch {m['torch'] or 'not installed'}; threads {m['threads']}"
+        f"PyTorch {m['torch'] or 'not installed'}, Numba {m.get('numba', 'unknown')}; threads {m['threads']}"
     )
