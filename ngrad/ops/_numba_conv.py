@@ -40,10 +40,12 @@ def patch_offsets(c, hp, wp, kh, kw, dh, dw):
 def fused_forward_grid(xpad, w, b, dh, dw, ph, pw, out, arg, lo, hi):
     """Stride 1: conv rows of ``block`` pooled rows at once on the flattened
     (Hp*Wp) grid of each padded plane, so the innermost loop runs over
-    ~2000 contiguous positions whatever the image width; then the pool.
+    ~2000 contiguous positions whatever the image width
+    then the pool.
 
     xpad (N, C, Hp, Wp), w (F, C, kh, kw), b (F,) -> out (N, F, Hq, Wq) =
-    relu(max over each ph x pw window of conv + b); arg (N, F, Hq, Wq) =
+    relu(max over each ph x pw window of conv + b)
+    arg (N, F, Hq, Wq) =
     the window's first argmax as ``oh * Wo + ow``. Images ``lo:hi`` only.
     """
     n, c, hp, wp = xpad.shape
@@ -63,7 +65,23 @@ def fused_forward_grid(xpad, w, b, dh, dw, ph, pw, out, arg, lo, hi):
             for ch in range(c):
                 plane = xpad[i_n, ch].ravel()
                 for i in range(kh):
-                    for j in range(kw):
+                    j = 0
+                    while j + 4 <= kw:  # four kernel columns per pass over acc
+                        start = (oh0 + i * dh) * wp + j * dw
+                        s0 = plane[start:start + length]
+                        s1 = plane[start + dw:start + dw + length]
+                        s2 = plane[start + 2 * dw:start + 2 * dw + length]
+                        s3 = plane[start + 3 * dw:start + 3 * dw + length]
+                        for fi in range(f):
+                            w0 = w[fi, ch, i, j]
+                            w1 = w[fi, ch, i, j + 1]
+                            w2 = w[fi, ch, i, j + 2]
+                            w3 = w[fi, ch, i, j + 3]
+                            a = acc[fi]
+                            for t in range(length):
+                                a[t] += w0 * s0[t] + w1 * s1[t] + w2 * s2[t] + w3 * s3[t]
+                        j += 4
+                    while j < kw:
                         start = (oh0 + i * dh) * wp + j * dw
                         seg = plane[start:start + length]
                         for fi in range(f):
@@ -71,6 +89,7 @@ def fused_forward_grid(xpad, w, b, dh, dw, ph, pw, out, arg, lo, hi):
                             a = acc[fi]
                             for t in range(length):
                                 a[t] += wv * seg[t]
+                        j += 1
             for fi in range(f):
                 for q in range(q0, q1):
                     for p in range(wq):
@@ -180,6 +199,110 @@ def fused_backward_input(w2, gout, out, arg, sh, sw, dh, dw, kh, kw, wo, dxpad, 
                         dflat[base + offs[t]] += gv * wf[t]
 
 
+# Dense backward for small pools (stride 1): most conv positions are some window's argmax
+# there, so the gradient is scattered once onto the flattened grid and both gradients
+# become long contiguous multiply-adds that vectorize, instead of per-window gathers.
+@njit(cache=True)
+def scatter_to_grid(gout, out, arg, wo, wp, grid):
+    """grid (N, F, L) zeroed, L = (Ho-1)*Wp + Wo: each passing window's gradient at its
+    argmax ``oh * Wp + ow`` (the conv output on the padded input's row pitch)."""
+    n, f, hq, wq = out.shape
+    for i_n in range(n):
+        for i_f in range(f):
+            for q in range(hq):
+                for p in range(wq):
+                    if out[i_n, i_f, q, p] > 0:
+                        oh, ow = divmod(arg[i_n, i_f, q, p], wo)
+                        grid[i_n, i_f, oh * wp + ow] = gout[i_n, i_f, q, p]
+
+
+@njit(cache=True, fastmath=True)
+def dense_backward_weight(xpad, grid, dh, dw, dw4, db, lo, hi):
+    """dw4 (F, C, kh, kw) and db (F,) += correlations of the grid gradient with the
+    shifted input planes (stride 1), four kernel columns per pass over the
+    gradient (one load of it feeds four sums). Filters ``lo:hi``."""
+    n, c, hp, wp = xpad.shape
+    _, _, kh, kw = dw4.shape
+    length = grid.shape[2]
+    zero = dw4.dtype.type(0)
+    for i_f in range(lo, hi):
+        bsum = zero
+        for i_n in range(n):
+            gz = grid[i_n, i_f]
+            for t in range(length):
+                bsum += gz[t]
+            for ch in range(c):
+                plane = xpad[i_n, ch].ravel()
+                for i in range(kh):
+                    j = 0
+                    while j + 4 <= kw:
+                        o = i * dh * wp + j * dw
+                        s0 = plane[o:o + length]
+                        s1 = plane[o + dw:o + dw + length]
+                        s2 = plane[o + 2 * dw:o + 2 * dw + length]
+                        s3 = plane[o + 3 * dw:o + 3 * dw + length]
+                        a0 = zero
+                        a1 = zero
+                        a2 = zero
+                        a3 = zero
+                        for t in range(length):
+                            gv = gz[t]
+                            a0 += gv * s0[t]
+                            a1 += gv * s1[t]
+                            a2 += gv * s2[t]
+                            a3 += gv * s3[t]
+                        dw4[i_f, ch, i, j] += a0
+                        dw4[i_f, ch, i, j + 1] += a1
+                        dw4[i_f, ch, i, j + 2] += a2
+                        dw4[i_f, ch, i, j + 3] += a3
+                        j += 4
+                    while j < kw:
+                        o = i * dh * wp + j * dw
+                        s0 = plane[o:o + length]
+                        a0 = zero
+                        for t in range(length):
+                            a0 += gz[t] * s0[t]
+                        dw4[i_f, ch, i, j] += a0
+                        j += 1
+        db[i_f] += bsum
+
+
+@njit(cache=True, fastmath=True)
+def dense_backward_input(w, grid, dh, dw, dxpad, lo, hi):
+    """dxpad (N, C, Hp, Wp) += the grid gradient spread back through each kernel
+    offset (stride 1), four filters per pass over the input row (one load and
+    store of it per four multiply-adds). Images ``lo:hi``."""
+    n, c, hp, wp = dxpad.shape
+    f, _, kh, kw = w.shape
+    length = grid.shape[2]
+    for i_n in range(lo, hi):
+        for ch in range(c):
+            dplane = dxpad[i_n, ch].ravel()
+            for i in range(kh):
+                for j in range(kw):
+                    off = i * dh * wp + j * dw
+                    seg = dplane[off:off + length]
+                    i_f = 0
+                    while i_f + 4 <= f:
+                        w0 = w[i_f, ch, i, j]
+                        w1 = w[i_f + 1, ch, i, j]
+                        w2 = w[i_f + 2, ch, i, j]
+                        w3 = w[i_f + 3, ch, i, j]
+                        g0 = grid[i_n, i_f]
+                        g1 = grid[i_n, i_f + 1]
+                        g2 = grid[i_n, i_f + 2]
+                        g3 = grid[i_n, i_f + 3]
+                        for t in range(length):
+                            seg[t] += w0 * g0[t] + w1 * g1[t] + w2 * g2[t] + w3 * g3[t]
+                        i_f += 4
+                    while i_f < f:
+                        wv = w[i_f, ch, i, j]
+                        g0 = grid[i_n, i_f]
+                        for t in range(length):
+                            seg[t] += wv * g0[t]
+                        i_f += 1
+
+
 # One parallel driver per kernel: ``parts`` slices of the kernel's outer axis, one per thread.
 @njit(parallel=True, cache=True)
 def parallel_forward_grid(xpad, w, b, dh, dw, ph, pw, out, arg, parts):
@@ -209,6 +332,20 @@ def parallel_backward_input(w2, gout, out, arg, sh, sw, dh, dw, kh, kw, wo, dxpa
     for t in prange(parts):
         fused_backward_input(w2, gout, out, arg, sh, sw, dh, dw, kh, kw, wo, dxpad,
                              t * n // parts, (t + 1) * n // parts)
+
+
+@njit(parallel=True, cache=True)
+def parallel_dense_backward_weight(xpad, grid, dh, dw, dw4, db, parts):
+    f = dw4.shape[0]
+    for t in prange(parts):
+        dense_backward_weight(xpad, grid, dh, dw, dw4, db, t * f // parts, (t + 1) * f // parts)
+
+
+@njit(parallel=True, cache=True)
+def parallel_dense_backward_input(w, grid, dh, dw, dxpad, parts):
+    n = dxpad.shape[0]
+    for t in prange(parts):
+        dense_backward_input(w, grid, dh, dw, dxpad, t * n // parts, (t + 1) * n // parts)
 
 
 #: multiply-adds below which a kernel runs on the calling thread (waking threads costs more)
@@ -257,3 +394,34 @@ def backward_input(w2, gout, out, arg, g, dxpad):
         fused_backward_input(*args, 0, n)
     else:
         parallel_backward_input(*args, parts)
+
+
+#: largest pool (elements per window) whose backward runs dense on the grid (stride 1)
+DENSE_MAX_POOL = 4
+
+
+def dense_backward(g, pool) -> bool:
+    """True when the fused op's backward should scatter to the grid and run dense."""
+    return g.sh == g.sw == 1 and pool[0] * pool[1] <= DENSE_MAX_POOL
+
+
+def backward_dense(xpad, w, gout, out, arg, g, dxpad, dw4, db):
+    """Both gradients of the fused op through the grid (see :func:`scatter_to_grid`);
+    ``dxpad`` and/or ``dw4``/``db`` may be None when not needed."""
+    n, f = out.shape[0], out.shape[1]
+    wp = xpad.shape[3]
+    grid = np.zeros((n, f, (g.ho - 1) * wp + g.wo), dtype=gout.dtype)  # (N, F, L)
+    scatter_to_grid(gout, out, arg, g.wo, wp, grid)
+    work = grid.size * w[0].size
+    if dw4 is not None:
+        parts = parts_for(work, f)
+        if parts == 1:
+            dense_backward_weight(xpad, grid, g.dh, g.dw, dw4, db, 0, f)
+        else:
+            parallel_dense_backward_weight(xpad, grid, g.dh, g.dw, dw4, db, parts)
+    if dxpad is not None:
+        parts = parts_for(work, n)
+        if parts == 1:
+            dense_backward_input(w, grid, g.dh, g.dw, dxpad, 0, n)
+        else:
+            parallel_dense_backward_input(w, grid, g.dh, g.dw, dxpad, parts)

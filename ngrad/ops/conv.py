@@ -308,7 +308,7 @@ class Conv2dReluMaxPool2d(Function):
         arg = xp.empty(out.shape, dtype=xp.int32)  # argmax in the (Ho, Wo) conv plane
         k.forward(xpad, w, b, g, ph, pw, out, arg)
         ctx.save_for_backward(xpad, w, out, arg)
-        ctx.geometry = g
+        ctx.geometry, ctx.pool = g, (ph, pw)
         return out
 
     def backward(ctx, gy):
@@ -319,6 +319,13 @@ class Conv2dReluMaxPool2d(Function):
         xp = get_array_module(gy)
         gy = xp.ascontiguousarray(gy, dtype=out.dtype)
         dx = dw = db = None
+        if k.dense_backward(g, ctx.pool):
+            dxpad = xp.zeros(xpad.shape, dtype=out.dtype) if need_x else None
+            if need_w or need_b:
+                dw, db = xp.zeros(w.shape, dtype=out.dtype), xp.zeros(w.shape[0], dtype=out.dtype)
+            k.backward_dense(xpad, w, gy, out, arg, g, dxpad, dw, db)
+            dx = xp.ascontiguousarray(crop2d(dxpad, g.pads)) if need_x else None
+            return dx, dw if need_w else None, db if need_b else None
         if need_x:
             dxpad = xp.zeros(xpad.shape, dtype=out.dtype)
             k.backward_input(w.reshape(w.shape[0], -1), gy, out, arg, g, dxpad)

@@ -357,7 +357,34 @@ def fused_path(request, monkeypatch):
 FUSED_CASES = [  # (N, C, H, W, F, k, stride, padding, dilation, pool)
     (2, 3, 16, 16, 4, 4, 1, "same", 1, 8), (2, 2, 9, 11, 3, 3, 1, 1, 1, (2, 3)), (2, 3, 12, 12, 4, 3, 1, 0, 2, 2),
     (2, 2, 13, 12, 3, 3, 2, "same", 1, 2), (1, 2, 11, 10, 3, 2, (1, 2), 0, 1, (3, 2)),
+    (2, 3, 10, 9, 5, 3, 1, "same", 1, 2), (1, 2, 9, 8, 6, 2, 1, 1, 1, (1, 4)),  # dense backward (<= 4 per pool)
 ]
+
+
+@pytest.mark.parametrize("case", FUSED_CASES, ids=str)
+def test_fused_backward_dense_and_sparse_agree(rng, case, monkeypatch):
+    """The Numba backward has a dense path (small pools, stride 1) and a sparse one: same gradients."""
+    pytest.importorskip("numba")
+    from ngrad.ops import _numba_conv
+    from ngrad.ops import conv as conv_mod
+
+    monkeypatch.setattr(conv_mod, "FUSE_MIN_POOL", 1)
+    n, c, h, w, f, k, s, p, d, pool = case
+    x, wt, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((f, c, k, k)), rng.standard_normal(f) - 0.5
+    grads = []
+    for dense_max in (0, 64):  # never dense, dense wherever the stride allows
+        monkeypatch.setattr(_numba_conv, "DENSE_MAX_POOL", dense_max)
+        X, W, B = (ngrad.tensor(a, dtype=np.float64, requires_grad=True) for a in (x, wt, b))
+        prev = conv_mod.set_numba_enabled(True)
+        try:
+            y = conv_mod.conv2d_relu_max_pool2d(X, W, B, stride=s, padding=p, dilation=d, pool_size=pool)
+            assert type(y.grad_fn).__name__ == "Conv2dReluMaxPool2d"
+            y.backward(np.ones(y.shape))
+        finally:
+            conv_mod.set_numba_enabled(prev)
+        grads.append([X.grad.numpy(), W.grad.numpy(), B.grad.numpy()])
+    for a, b_ in zip(*grads):
+        np.testing.assert_allclose(a, b_, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
