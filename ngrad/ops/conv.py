@@ -43,7 +43,8 @@ from __future__ import annotations
 
 import operator
 
-from ngrad.backend import get_array_module, numba_enabled, numba_kernels, set_numba_enabled
+from ngrad.backend import get_array_module, numba_kernels
+from ngrad.backend import numba_enabled, set_numba_enabled  # noqa: F401 - the switch, also reachable here
 from ngrad.errors import ShapeError
 from ngrad.function import Function
 from ngrad.ops._util import as_tensor
@@ -512,7 +513,7 @@ def conv2d_relu_max_pool2d(x, weight, bias=None, stride=1, padding="valid", dila
                            data_format="channels_first"):
     """``max_pool2d(relu(conv2d(x, weight, bias, ...)), pool_size)``, fused when it can be.
 
-    With Numba installed and enabled (``ngrad.ops.conv.numba_enabled()``)
+    With Numba installed and enabled (``ngrad.backend.numba_enabled()``)
     and a pool of at least ``FUSE_MIN_POOL`` (4) elements, this is one op
     (:class:`Conv2dReluMaxPool2d`) whose forward never stores the convolution
     output and whose backward visits one position per pooling window;

@@ -444,18 +444,20 @@ def test_fused_parallel_kernels_match_serial(rng, monkeypatch):
 
     prev = conv_mod.set_numba_enabled(True)
     monkeypatch.setattr(conv_mod, "FUSE_MIN_POOL", 1)
+    monkeypatch.setattr(_numba_conv, "PARALLEL", True)
+    cases = [(1, (2, 3)), (2, (2, 3)), (1, (2, 2))]  # (stride, pool): sparse, strided, dense backward
     try:
         x, wt, b = rng.standard_normal((5, 2, 12, 12)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
         results = []
         for min_work in (1 << 60, 0):  # serial, then threaded
             monkeypatch.setattr(_numba_conv, "PARALLEL_MIN_WORK", min_work)
-            for stride in (1, 2):
+            for stride, pool in cases:
                 X, W, B = T(x), T(wt), T(b)
-                y = conv_mod.conv2d_relu_max_pool2d(X, W, B, stride=stride, padding="same", pool_size=(2, 3))
+                y = conv_mod.conv2d_relu_max_pool2d(X, W, B, stride=stride, padding="same", pool_size=pool)
                 assert type(y.grad_fn).__name__ == "Conv2dReluMaxPool2d"
                 y.backward(np.ones(y.shape))
                 results.append([y.numpy(), X.grad.numpy(), W.grad.numpy(), B.grad.numpy()])
-        for serial, threaded in zip(results[:2], results[2:]):
+        for serial, threaded in zip(results[:len(cases)], results[len(cases):]):
             for a, b_ in zip(serial, threaded):
                 np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
     finally:
