@@ -34,7 +34,10 @@ RECIPES = {  # name: (lr, {metric: (course value, tolerance)}, note)
     "TF1, lr 0.009": (0.009, {"train accuracy": (0.940741, 0.08), "test accuracy": (0.783333, 0.1)},
                       "the TF1 notebook's network has no convolution biases"),
 }
-FIRST_EPOCH = {"loss": (1.7996, 0.1), "accuracy": (0.1620, 0.1), "val_accuracy": (0.1833, 0.1)}
+# After one epoch both runs are still at chance (1/6): an untrained network's predictions pile onto
+# one or two classes, so its accuracy on the 120 test images moves in steps of up to 20/120 with the
+# initial draw; the validation accuracy gets that spread as its tolerance.
+FIRST_EPOCH = {"loss": (1.7996, 0.1), "accuracy": (0.1620, 0.1), "val_accuracy": (0.1833, 0.17)}
 SEED = 0
 
 
