@@ -42,12 +42,10 @@ def patch_offsets(c, hp, wp, kh, kw, dh, dw):
 def fused_forward_grid(xpad, w, b, dh, dw, ph, pw, out, arg, lo, hi):
     """Stride 1: conv rows of ``block`` pooled rows at once on the flattened
     (Hp*Wp) grid of each padded plane, so the innermost loop runs over
-    ~2000 contiguous positions whatever the image width
-    then the pool.
+    ~2000 contiguous positions whatever the image width; then the pool.
 
     xpad (N, C, Hp, Wp), w (F, C, kh, kw), b (F,) -> out (N, F, Hq, Wq) =
-    relu(max over each ph x pw window of conv + b)
-    arg (N, F, Hq, Wq) =
+    relu(max over each ph x pw window of conv + b); arg (N, F, Hq, Wq) =
     the window's first argmax as ``oh * Wo + ow``. Images ``lo:hi`` only.
     """
     n, c, hp, wp = xpad.shape
