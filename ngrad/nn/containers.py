@@ -28,8 +28,8 @@ def _fusable(conv, act, pool) -> bool:
         return False
     if global_forward_hooks or any(m._forward_hooks or m._forward_pre_hooks for m in (conv, act, pool)):
         return False
-    return (conv.groups == 1 and pool.stride == pool.kernel_size and (pool.padding in _NO_PADDING or pool.padding == "same")
-            and conv.data_format == pool.data_format)
+    return (conv.groups == 1 and pool.stride == pool.kernel_size and conv.data_format == pool.data_format
+            and (pool.padding in _NO_PADDING or pool.padding == "same"))
 
 
 def _conv_relu_pool(conv, act, pool, x):

@@ -319,21 +319,18 @@ class Conv2dReluMaxPool2d(Function):
         g = ctx.geometry
         xp = get_array_module(gy)
         gy = xp.ascontiguousarray(gy, dtype=out.dtype)
-        dx = dw = db = None
-        if k.dense_backward(g, ctx.pool):
-            dxpad = xp.zeros(xpad.shape, dtype=out.dtype) if need_x else None
-            if need_w or need_b:
-                dw, db = xp.zeros(w.shape, dtype=out.dtype), xp.zeros(w.shape[0], dtype=out.dtype)
-            k.backward_dense(xpad, w, gy, out, arg, g, dxpad, dw, db)
-            dx = xp.ascontiguousarray(crop2d(dxpad, g.pads)) if need_x else None
-            return dx, dw if need_w else None, db if need_b else None
-        if need_x:
-            dxpad = xp.zeros(xpad.shape, dtype=out.dtype)
-            k.backward_input(w.reshape(w.shape[0], -1), gy, out, arg, g, dxpad)
-            dx = xp.ascontiguousarray(crop2d(dxpad, g.pads))
+        dxpad = xp.zeros(xpad.shape, dtype=out.dtype) if need_x else None  # (N, C, Hp, Wp)
+        dw = db = None
         if need_w or need_b:
             dw, db = xp.zeros(w.shape, dtype=out.dtype), xp.zeros(w.shape[0], dtype=out.dtype)
-            k.backward_weight(xpad, gy, out, arg, g, dw.reshape(w.shape[0], -1), db)
+        if k.dense_backward(g, ctx.pool):  # small pools: through the grid, dense
+            k.backward_dense(xpad, w, gy, out, arg, g, dxpad, dw, db)
+        else:  # large pools: the argmax positions only
+            if need_x:
+                k.backward_input(w.reshape(w.shape[0], -1), gy, out, arg, g, dxpad)
+            if dw is not None:
+                k.backward_weight(xpad, gy, out, arg, g, dw.reshape(w.shape[0], -1), db)
+        dx = xp.ascontiguousarray(crop2d(dxpad, g.pads)) if need_x else None
         return dx, dw if need_w else None, db if need_b else None
 
 

@@ -89,11 +89,12 @@ class Adam(Optimizer):
         """
         root_bc2 = math.sqrt(1.0 - beta2**t)
         a, e = lr * root_bc2 / (1.0 - beta1**t), eps * root_bc2
-        if _compiled(W, g, v, s):  # the same arithmetic in one pass (Numba, optional)
+        kernels = _compiled(W, g, v, s)
+        if kernels is not None:  # the same arithmetic in one pass (Numba, optional)
             f = W.dtype.type
             # flat views (all C-contiguous): one compiled signature per dtype, whatever the shapes
-            numba_kernels("optim._numba_adam").adam_update(W.ravel(), g.ravel(), v.ravel(), s.ravel(), f(beta1),
-                                                          f(1.0 - beta1), f(beta2), f(1.0 - beta2), f(e), f(a))
+            kernels.adam_update(W.ravel(), g.ravel(), v.ravel(), s.ravel(), f(beta1), f(1.0 - beta1), f(beta2),
+                                f(1.0 - beta2), f(e), f(a))
             return
         xp = get_array_module(W)
         tmp = self._buffer(W, TMP)
@@ -114,9 +115,12 @@ class Adam(Optimizer):
 _COMPILED_DTYPES = ("float32", "float64")
 
 
-def _compiled(W, g, v, s) -> bool:
-    """True when the Numba kernel can take this update: NumPy arrays, C-contiguous, one float dtype."""
-    if type(W) is not numpy.ndarray or W.dtype.name not in _COMPILED_DTYPES or numba_kernels("optim._numba_adam") is None:
-        return False
-    return all(type(x) is numpy.ndarray and x.dtype == W.dtype and x.flags.c_contiguous and x.shape == W.shape
-               for x in (W, g, v, s))
+def _compiled(W, g, v, s):
+    """The Numba kernel module when it can take this update (NumPy arrays, C-contiguous, one float
+    dtype and shape), else None."""
+    if type(W) is not numpy.ndarray or W.dtype.name not in _COMPILED_DTYPES:
+        return None
+    if not all(type(x) is numpy.ndarray and x.dtype == W.dtype and x.flags.c_contiguous and x.shape == W.shape
+               for x in (W, g, v, s)):
+        return None
+    return numba_kernels("optim._numba_adam")
