@@ -175,7 +175,7 @@ def _torch_upsample(torch, x, size=2):
 
 # ------------------------------------------------------------------ fused conv + ReLU + max pool
 def _fused_sample(rng, shape):
-    """Pools of 16+ elements, so the Numba kernel runs where Numba is installed."""
+    """Pools of 16+ elements: where Numba is installed, the fused kernel with its argmax-only backward."""
     n = 1 + (shape[0] > 3)
     h, w = 8 + shape[-1] % 3, 8 + int(rng.integers(0, 3))
     c, f, k = int(rng.integers(1, 3)), int(rng.integers(1, 3)), int(rng.integers(1, 4))
@@ -183,6 +183,13 @@ def _fused_sample(rng, shape):
     x = rng.standard_normal((n, c, h, w))
     kwargs = {"stride": 1, "padding": ["same", "valid", 1][int(rng.integers(0, 3))], "pool_size": pool}
     return (x, rng.standard_normal((f, c, k, k)), rng.standard_normal(f)), kwargs
+
+
+def _fused_small_pool_sample(rng, shape):
+    """Pools of 2 to 4 elements: where Numba is installed, the fused kernel with its dense backward."""
+    (x, weight, bias), kwargs = _fused_sample(rng, shape)
+    kwargs["pool_size"] = [2, (1, 4), (2, 1)][int(rng.integers(0, 3))]
+    return (x, weight, bias), kwargs
 
 
 def _torch_fused(torch, x, weight, bias, stride=1, padding="valid", pool_size=2):
@@ -196,6 +203,8 @@ SPECS = [
     OpSpec("conv2d[1x1]", conv2d, _pointwise_sample, _torch_conv2d, atol=1e-5),
     OpSpec("conv2d[channels_last]", _conv_nhwc, _nhwc_sample, _torch_conv_nhwc, atol=1e-5),
     OpSpec("conv2d_relu_max_pool2d", conv2d_relu_max_pool2d, _fused_sample, _torch_fused, atol=1e-5),
+    OpSpec("conv2d_relu_max_pool2d[small pool]", conv2d_relu_max_pool2d, _fused_small_pool_sample, _torch_fused,
+           atol=1e-5),
     OpSpec("conv_transpose2d", conv_transpose2d, _transpose_sample, _torch_conv_transpose2d, atol=1e-5),
     OpSpec("max_pool2d", max_pool2d, _pool_sample, _torch_max_pool),
     OpSpec("avg_pool2d", avg_pool2d, _pool_sample, _torch_avg_pool),
