@@ -108,7 +108,9 @@ def _numba_line():
     v = _version("numba")
     if v is None:
         return "not installed (ngrad runs its NumPy paths)"
-    if os.environ.get("NGRAD_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
+    from ngrad.backend import numba_enabled  # reads NGRAD_NUMBA as the children will
+
+    if not numba_enabled():
         return f"{v}, off (NGRAD_NUMBA=0: ngrad runs its NumPy paths)"
     return f"{v} (ngrad's compiled kernels on)"
 
