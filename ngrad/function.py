@@ -116,10 +116,11 @@ class Function:
         parameters (axis, shape, ...). Returns a :class:`~ngrad.Tensor`.
         """
         # The hot path of every op: kept flat, with no generator or helper calls;
-        # two tensors and no parameters (a + b, a * b, a @ b) go straight through.
+        # one or two tensors and no parameters (relu(a), a + b, a @ b) go straight through.
         ctx = _new(cls)
+        n = len(inputs)
         try:
-            if len(inputs) == 2 and not params:
+            if n == 2 and not params:
                 a, b = inputs
                 if isinstance(a, Tensor) and isinstance(b, Tensor):
                     ctx.needs_input_grad = needs = [a.requires_grad, b.requires_grad]
@@ -127,6 +128,10 @@ class Function:
                 else:
                     needs = _needs(ctx, inputs)
                     out = cls.forward(ctx, *[x.data if isinstance(x, Tensor) else x for x in inputs])
+            elif n == 1 and not params and isinstance(inputs[0], Tensor):
+                a = inputs[0]
+                ctx.needs_input_grad = needs = [a.requires_grad]
+                out = cls.forward(ctx, a.data)
             else:
                 needs = _needs(ctx, inputs)
                 arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]

@@ -24,11 +24,7 @@ class Linear(Function):
             raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape {W.shape} "
                              f"(expected (*, {W.shape[1] if W.ndim == 2 else '?'}))")
         ctx.save_for_backward(x, W)
-        # ndarray.dot: the same BLAS product as @ for 2-D operands, with less per-call overhead
-        out = x.dot(W.T) if x.ndim == 2 else x @ W.T  # (*, out)
-        if b is not None:
-            out += b
-        return out
+        return affine(x, W, b)
 
     def backward(ctx, g):
         x, W = ctx.saved_tensors
@@ -42,6 +38,18 @@ class Linear(Function):
         gW = g2.T @ x.reshape(-1, x.shape[-1]) if need_W else None  # (out, in)
         gb = g2.sum(axis=0) if need_b else None  # (out,)
         return gx, gW, gb
+
+
+def affine(x, W, b=None):
+    """The forward's arrays only: ``x @ W.T + b`` for x (*, in), W (out, in), b (out,) or None.
+
+    Also the layer's inference path (no graph node is recorded under ``no_grad``).
+    """
+    # ndarray.dot: the same BLAS product as @ for 2-D operands, with less per-call overhead
+    out = x.dot(W.T) if x.ndim == 2 else x @ W.T  # (*, out)
+    if b is not None:
+        out += b
+    return out
 
 
 def linear(x, W, b=None):

@@ -199,3 +199,14 @@ def test_staticmethod_style_functions_work():
     x = ngrad.tensor([1.0], requires_grad=True)
     Double.apply(x).sum().backward()
     assert x.grad.item() == 2.0
+
+
+def test_one_input_op_records_whether_its_input_needs_a_gradient():
+    a = ngrad.tensor([-1.0, 2.0], requires_grad=True)
+    c = ngrad.tensor([-1.0, 2.0])
+    y = ngrad.relu(a)
+    assert y.requires_grad and y.grad_fn is not None
+    z = ngrad.relu(c)
+    assert not z.requires_grad and z.grad_fn is None
+    y.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 1.0])

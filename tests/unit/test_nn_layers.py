@@ -63,6 +63,21 @@ def test_functional_linear_matches_the_layer():
     np.testing.assert_allclose(F.linear(x, layer.weight, layer.bias).numpy(), layer(x).numpy())
 
 
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", [(4, 3), (2, 4, 3), (3,)])
+def test_linear_under_no_grad_gives_the_same_numbers_and_records_nothing(bias, shape):
+    layer = nn.Linear(3, 2, bias=bias)
+    x = ngrad.randn(*shape, requires_grad=True)
+    expected = layer(x)
+    assert expected.grad_fn is not None
+    with ngrad.no_grad():
+        y = layer(x)
+    assert not y.requires_grad and y.grad_fn is None and y.dtype == expected.dtype
+    np.testing.assert_array_equal(y.numpy(), expected.numpy())
+    with ngrad.no_grad(), pytest.raises(ngrad.ShapeError, match="Linear"):
+        layer(ngrad.randn(4, 5))
+
+
 # ------------------------------------------------------------- activations
 ACTIVATIONS = [
     (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from ngrad import function as _function
 from ngrad.backend import get_default_dtype
 from ngrad.creation import zeros
 from ngrad.errors import ShapeError
@@ -10,6 +11,8 @@ from ngrad.nn import init
 from ngrad.nn.module import Module
 from ngrad.nn.parameter import Parameter
 from ngrad.ops.linear_fused import Linear as _LinearOp
+from ngrad.ops.linear_fused import affine as _affine
+from ngrad.tensor import Tensor, _wrap
 
 
 class Linear(Module):
@@ -55,6 +58,9 @@ class Linear(Module):
     def forward(self, x):
         if x.shape[-1:] != (self.in_features,):
             raise ShapeError(f"{self!r}: expected input of shape (*, {self.in_features}), got {tuple(x.shape)}")
+        if not _function._grad_enabled and type(x) is Tensor:  # inference: the arrays alone, no graph node
+            b = self.bias
+            return _wrap(_affine(x.data, self.weight.data, None if b is None else b.data), False, None)
         return _LinearOp.apply(x, self.weight, self.bias)  # (*, out)
 
     def extra_repr(self) -> str:
