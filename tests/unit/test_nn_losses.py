@@ -37,6 +37,28 @@ def test_loss_module_validates_reduction_and_reprs():
 
 
 # ---------------------------------------------------------------- l2_penalty
+@pytest.mark.parametrize("dtype", [ngrad.float32, ngrad.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_reduced_label_cross_entropy_equals_per_sample_losses_then_reduced(dtype, reduction):
+    # (N, C) logits with a mean or sum take one fused node; the numbers must be
+    # exactly those of the per-sample losses reduced afterwards
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((37, 11)) * 5
+    y = ngrad.tensor(rng.integers(0, 11, 37))
+    a = ngrad.tensor(x, dtype=dtype, requires_grad=True)
+    b = ngrad.tensor(x, dtype=dtype, requires_grad=True)
+    fused = F.cross_entropy(a, y, reduction=reduction)
+    losses = F.cross_entropy(b, y, reduction="none")
+    reference = losses.mean() if reduction == "mean" else losses.sum()
+    assert fused.shape == () and fused.dtype == dtype
+    assert fused.item() == reference.item()
+    (fused * 3).backward()
+    (reference * 3).backward()
+    np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+    result = ngrad.gradcheck(lambda t: F.cross_entropy(t, y, reduction=reduction), x / 5)
+    assert result.passed, str(result)
+
+
 def test_l2_penalty_is_the_course_cost_term_over_weights_only():
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 1)).to(ngrad.float64)
     W1, W2 = model[0].weight.numpy(), model[3].weight.numpy()
