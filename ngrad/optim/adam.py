@@ -112,15 +112,19 @@ class Adam(Optimizer):
         W -= tmp
 
 
-_COMPILED_DTYPES = ("float32", "float64")
+_COMPILED_DTYPE_CHARS = "fd"  # float32, float64
 
 
 def _compiled(W, g, v, s):
     """The Numba kernel module when it can take this update (NumPy arrays, C-contiguous, one float
     dtype and shape), else None."""
-    if type(W) is not numpy.ndarray or W.dtype.name not in _COMPILED_DTYPES:
+    # runs once per parameter and update: plain attribute checks, no generator (dtype.char, not .name)
+    if type(W) is not numpy.ndarray or W.dtype.char not in _COMPILED_DTYPE_CHARS:
         return None
-    if not all(type(x) is numpy.ndarray and x.dtype == W.dtype and x.flags.c_contiguous and x.shape == W.shape
-               for x in (W, g, v, s)):
+    dtype, shape = W.dtype, W.shape
+    for x in (g, v, s):
+        if type(x) is not numpy.ndarray or x.dtype != dtype or x.shape != shape or not x.flags.c_contiguous:
+            return None
+    if not W.flags.c_contiguous:
         return None
     return numba_kernels("optim._numba_adam")
