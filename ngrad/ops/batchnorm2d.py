@@ -20,6 +20,11 @@ convolution of a ResNet) this version does the minimum:
 
 Inference mode is an affine map per channel (``y = x * scale + shift``).
 
+Training mode on NCHW NumPy arrays of one float dtype, C-contiguous, runs
+compiled kernels (:mod:`ngrad.ops._numba_bn`) when Numba is available. They use
+the same formulas, one channel at a time with float64 sums, and are about 3x
+faster on ResNet-sized batches. Other inputs take the NumPy code below.
+
 Examples
 --------
 >>> import ngrad
@@ -31,7 +36,9 @@ Examples
 """
 from __future__ import annotations
 
-from ngrad.backend import get_array_module
+import numpy
+
+from ngrad.backend import get_array_module, numba_kernels
 from ngrad.errors import ShapeError
 from ngrad.function import Function
 from ngrad.ops._util import as_tensor
@@ -62,6 +69,22 @@ def _col(v):
     return v[:, None]
 
 
+def _bn_kernels(channels_last, x, *others):
+    """The compiled kernels (:mod:`ngrad.ops._numba_bn`) when they can take these arrays, else None.
+
+    ``x`` must be a C-contiguous NumPy float32 or float64 array in NCHW
+    (``channels_last`` False); each of ``others`` None (an absent weight or
+    bias) or a C-contiguous NumPy array of x's dtype.
+    """
+    # runs once per call of the op: plain attribute checks, no generator
+    if channels_last or type(x) is not numpy.ndarray or x.dtype.char not in "fd" or not x.flags.c_contiguous:
+        return None
+    for a in others:
+        if a is not None and (type(a) is not numpy.ndarray or a.dtype != x.dtype or not a.flags.c_contiguous):
+            return None
+    return numba_kernels("ops._numba_bn")
+
+
 class BatchNorm2d(Function):
     """Batch normalization with the batch's statistics (training mode).
 
@@ -73,40 +96,85 @@ class BatchNorm2d(Function):
     name = "batch_norm2d"
 
     def forward(ctx, x, weight=None, bias=None, eps=1e-5, channels_last=False, stats=None):
-        xp = get_array_module(x)
         x3 = _view3(x, channels_last)  # (A, C, B)
         m = x3.shape[0] * x3.shape[2]
-        mean = _channel_sum(x3) / m  # (C,)
-        xc = x3 - _col(mean)  # (A, C, B), becomes the output
-        var = _channel_dot(xc, xc) / m  # (C,) biased
-        inv_std = 1.0 / xp.sqrt(var + eps)  # (C,)
-        scale = inv_std if weight is None else inv_std * weight
-        xc *= _col(scale.astype(xc.dtype, copy=False))
-        if bias is not None:
-            xc += _col(bias)
+        k = _bn_kernels(channels_last, x, weight, bias)
+        if k is None:
+            y, mean, var, inv_std = _forward_numpy(x3, weight, bias, eps, m)
+        else:
+            y, mean, var, inv_std = _forward_compiled(k, x3, weight, bias, eps)
         if stats is not None:
             stats.update(mean=mean, var=var, count=m)
         ctx.save_for_backward(x, weight)
         ctx.mean, ctx.inv_std, ctx.m, ctx.channels_last = mean, inv_std, m, channels_last
-        return xc.reshape(x.shape)
+        return y.reshape(x.shape)
 
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        g3, x3 = _view3(g, ctx.channels_last), _view3(x, ctx.channels_last)  # (A, C, B)
-        mean, inv_std, m = ctx.mean, ctx.inv_std, ctx.m
-        xc = x3 - _col(mean)  # (A, C, B)
-        gb = _channel_sum(g3)  # (C,) dbeta
-        gw = _channel_dot(g3, xc) * inv_std  # (C,) dgamma = sum(g * x_hat)
-        gx = None
-        if need_x:
-            k = inv_std if weight is None else inv_std * weight  # (C,)
-            gx = g3 * _col(k)  # (A, C, B)
-            xc *= _col(-(k * inv_std / m) * gw)
-            gx += xc
-            gx -= _col((k / m) * gb)
-            gx = gx.reshape(x.shape)
+        k = None
+        if g.shape == x.shape:
+            k = _bn_kernels(ctx.channels_last, x, g, weight, ctx.mean, ctx.inv_std)
+        if k is None:
+            gx, gw, gb = _backward_numpy(ctx, x, weight, g, need_x)
+        else:
+            gx, gw, gb = _backward_compiled(k, ctx, x, weight, g, need_x)
         return gx, gw if need_w else None, gb if need_b else None
+
+
+def _forward_numpy(x3, weight, bias, eps, m):
+    """The training forward in array-module calls: x3 (A, C, B) -> y (A, C, B), mean, var, inv_std (C,)."""
+    xp = get_array_module(x3)
+    mean = _channel_sum(x3) / m  # (C,)
+    xc = x3 - _col(mean)  # (A, C, B), becomes the output
+    var = _channel_dot(xc, xc) / m  # (C,) biased
+    inv_std = 1.0 / xp.sqrt(var + eps)  # (C,)
+    scale = inv_std if weight is None else inv_std * weight
+    xc *= _col(scale.astype(xc.dtype, copy=False))
+    if bias is not None:
+        xc += _col(bias)
+    return xc, mean, var, inv_std
+
+
+def _forward_compiled(k, x3, weight, bias, eps):
+    """:func:`_forward_numpy` by the compiled kernel; x3 is the (N, C, HW) view of a C-contiguous NCHW array."""
+    c = x3.shape[1]
+    dtype = x3.dtype
+    y = numpy.empty_like(x3)
+    mean, var, inv_std = numpy.empty(c, dtype), numpy.empty(c, dtype), numpy.empty(c, dtype)
+    k.bn_forward(x3, mean if weight is None else weight, mean if bias is None else bias,  # mean: an unread stand-in
+                 weight is not None, bias is not None, float(eps), y, mean, var, inv_std)
+    return y, mean, var, inv_std
+
+
+def _backward_numpy(ctx, x, weight, g, need_x):
+    """The training backward in array-module calls: -> gx (like x) or None, gw, gb (C,)."""
+    g3, x3 = _view3(g, ctx.channels_last), _view3(x, ctx.channels_last)  # (A, C, B)
+    mean, inv_std, m = ctx.mean, ctx.inv_std, ctx.m
+    xc = x3 - _col(mean)  # (A, C, B)
+    gb = _channel_sum(g3)  # (C,) dbeta
+    gw = _channel_dot(g3, xc) * inv_std  # (C,) dgamma = sum(g * x_hat)
+    gx = None
+    if need_x:
+        k = inv_std if weight is None else inv_std * weight  # (C,)
+        gx = g3 * _col(k)  # (A, C, B)
+        xc *= _col(-(k * inv_std / m) * gw)
+        gx += xc
+        gx -= _col((k / m) * gb)
+        gx = gx.reshape(x.shape)
+    return gx, gw, gb
+
+
+def _backward_compiled(k, ctx, x, weight, g, need_x):
+    """:func:`_backward_numpy` by the compiled kernel, for C-contiguous NCHW ``x`` and ``g`` of one dtype."""
+    x3, g3 = _view3(x, False), _view3(g, False)  # (N, C, HW)
+    c = x3.shape[1]
+    gw, gb = numpy.empty(c, x.dtype), numpy.empty(c, x.dtype)
+    gx = numpy.empty_like(x) if need_x else None
+    gx3 = numpy.empty((0, 0, 0), x.dtype) if gx is None else _view3(gx, False)  # an empty stand-in: not written
+    k.bn_backward(x3, g3, ctx.mean, ctx.inv_std, ctx.inv_std if weight is None else weight, weight is not None,
+                  bool(need_x), gx3, gw, gb)
+    return gx, gw, gb
 
 
 class BatchNorm2dInference(Function):

@@ -1,0 +1,127 @@
+"""Optional compiled kernels (Numba) for image batch normalization (NCHW).
+
+The NumPy path of :class:`ngrad.ops.batchnorm2d.BatchNorm2d` makes five
+full-size passes in the forward and seven in the backward, each over the whole
+batch. These kernels work one channel at a time on the 3-D view ``(N, C, HW)``,
+so the channel's values stay in the CPU cache between passes:
+
+- forward: the sum, the sum of squared deviations from the mean and the
+  output ``y = (x - mean) * scale + bias``;
+- backward: ``sum(g)`` with ``sum(g * (x - mean))``, then
+  ``gx = k * g + c1 * (x - mean) + c0`` (coefficients from the module
+  :mod:`ngrad.ops.batchnorm2d`'s formula).
+
+Reductions accumulate in float64. They add each row ``x[n, c, :]`` into a
+float64 buffer of ``HW`` partial sums and add the buffer up at the end. That
+loop is elementwise, so LLVM vectorises it without ``fastmath``. A single
+running sum would be one long chain of dependent additions that only
+``fastmath`` may reorder. The elementwise passes compute in the input's dtype
+in the NumPy path's order, so float32 output matches it to float rounding.
+Without ``fastmath`` the arithmetic stays IEEE, so a NaN in a channel gives
+NaN statistics and outputs for that channel, as NumPy does.
+``error_model="numpy"`` makes a zero variance with ``eps=0`` give ``inf``
+rather than raise.
+
+Imported only through :func:`ngrad.backend.numba_kernels` (Numba installed and
+not switched off). Callers pass C-contiguous arrays of one float dtype.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, error_model="numpy")
+def _channel_sum(x3, c, acc):
+    """float64 ``sum(x3[:, c, :])``; ``acc`` is a float64 scratch buffer of length HW."""
+    acc[:] = 0.0
+    for a in range(x3.shape[0]):
+        row = x3[a, c]
+        for b in range(row.size):
+            acc[b] += row[b]
+    return acc.sum()
+
+
+@njit(cache=True, error_model="numpy")
+def _channel_centred_sq(x3, c, mu, acc):
+    """float64 ``sum((x3[:, c, :] - mu) ** 2)`` for a float64 ``mu``; ``acc`` as in :func:`_channel_sum`."""
+    acc[:] = 0.0
+    for a in range(x3.shape[0]):
+        row = x3[a, c]
+        for b in range(row.size):
+            d = row[b] - mu
+            acc[b] += d * d
+    return acc.sum()
+
+
+@njit(cache=True, error_model="numpy")
+def bn_forward(x3, weight, bias, has_weight, has_bias, eps, y3, mean, var, inv_std):
+    """Training-mode batch norm forward on ``x3`` (N, C, HW), writing ``y3`` (N, C, HW).
+
+    ``weight``, ``bias`` (C,) are read only when ``has_weight`` / ``has_bias``
+    (pass any array of the dtype otherwise). Writes the batch ``mean``, the
+    biased ``var`` and ``inv_std = 1 / sqrt(var + eps)``, each (C,) in x's
+    dtype. ``y = (x - mean) * scale + bias`` with ``scale = inv_std * weight``,
+    computed in x's dtype as the NumPy path does.
+    """
+    n, nc, hw = x3.shape
+    m = n * hw
+    acc = np.empty(hw)  # float64 partial sums
+    for c in range(nc):
+        mu = _channel_sum(x3, c, acc) / m
+        v = _channel_centred_sq(x3, c, mu, acc) / m  # two passes: exact centring, no cancellation
+        mean[c] = mu
+        var[c] = v
+        inv_std[c] = 1.0 / np.sqrt(v + eps)
+        mc = mean[c]  # the rounded mean, as saved for the backward
+        sc = inv_std[c] * weight[c] if has_weight else inv_std[c]
+        if has_bias:
+            bc = bias[c]
+            for a in range(n):
+                row, out = x3[a, c], y3[a, c]
+                for b in range(hw):
+                    out[b] = (row[b] - mc) * sc + bc
+        else:
+            for a in range(n):
+                row, out = x3[a, c], y3[a, c]
+                for b in range(hw):
+                    out[b] = (row[b] - mc) * sc
+
+
+@njit(cache=True, error_model="numpy")
+def bn_backward(x3, g3, mean, inv_std, weight, has_weight, need_x, gx3, gw, gb):
+    """Training-mode batch norm backward on ``x3``, ``g3`` (N, C, HW), the forward's ``mean``, ``inv_std`` (C,).
+
+    Writes ``gb = sum(g)`` and ``gw = sum(g * (x - mean)) * inv_std`` (C,) and,
+    when ``need_x``, ``gx3`` (N, C, HW) ``= k*g - (k*inv_std/M)*gw*(x - mean) - (k/M)*gb``
+    with ``k = inv_std * weight`` (``weight`` read only when ``has_weight``).
+    """
+    n, nc, hw = x3.shape
+    m = n * hw
+    acc_g = np.empty(hw)  # float64 partial sums of g
+    acc_s = np.empty(hw)  # float64 partial sums of g * (x - mean)
+    for c in range(nc):
+        mc = mean[c]
+        mu = np.float64(mc)
+        acc_g[:] = 0.0
+        acc_s[:] = 0.0
+        for a in range(n):
+            row, grow = x3[a, c], g3[a, c]
+            for b in range(hw):
+                gv = np.float64(grow[b])
+                acc_g[b] += gv
+                acc_s[b] += gv * (row[b] - mu)
+        sg = acc_g.sum()
+        gwc = acc_s.sum() * inv_std[c]
+        gb[c] = sg
+        gw[c] = gwc
+        if not need_x:
+            continue
+        k = inv_std[c] * weight[c] if has_weight else inv_std[c]  # x's dtype, as the NumPy path
+        kk = np.float64(k)
+        c1 = gx3.dtype.type(-(kk * inv_std[c] / m) * gwc)
+        c0 = gx3.dtype.type(-(kk / m) * sg)
+        for a in range(n):
+            row, grow, out = x3[a, c], g3[a, c], gx3[a, c]
+            for b in range(hw):
+                out[b] = (grow[b] * k + (row[b] - mc) * c1) + c0
