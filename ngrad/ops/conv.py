@@ -14,14 +14,19 @@ than the same techniques in NHWC.
 How it is computed (machinery in :mod:`ngrad.ops.conv_utils`):
 
 - forward: per batch chunk (~1 MB of columns in a reused buffer), im2col
-  and GEMMs with the weight ``W (F, C*kh*kw)``: one per image straight into
-  the NCHW output when the output planes are large (>= 256 positions), else
-  one per chunk over the planar columns (C*kh*kw, n*Ho*Wo), the bias added
-  while the product is written back to NCHW (no extra pass).
+  (compiled with Numba, the padding written on the fly: no padded copy of
+  the input; else a padded copy and NumPy's strided copy) and GEMMs with
+  the weight ``W (F, C*kh*kw)``: one per image straight into the NCHW
+  output when the output planes are large (>= 256 positions), else one per
+  chunk over the planar columns (C*kh*kw, n*Ho*Wo), the bias added while
+  the product is written back to NCHW (no extra pass).
 - backward: ``dW += dY @ cols.T`` per chunk (columns recomputed, never
-  stored); ``dX = col2im(W.T @ dY)``, or for stride-1 'same'-like
-  convolutions the "full" convolution of dY with the flipped kernel (one
-  im2col copy instead of kh*kw scatter-adds, 1.5x faster on ResNet layers).
+  stored: from the saved unpadded input when compiled, else from the saved
+  padded copy); ``dX = col2im(W.T @ dY)`` (compiled: summed straight into
+  the unpadded dX; else into a zeroed padded grid, then cropped), or for
+  stride-1 'same'-like convolutions the "full" convolution of dY with the
+  flipped kernel (one im2col copy instead of kh*kw scatter-adds, 1.5x
+  faster on ResNet layers).
 - 1x1 convolutions without padding or groups skip im2col: one batched GEMM.
 - conv_transpose2d is the adjoint of conv2d: its forward is conv2d's input
   gradient and its backward conv2d's forward and weight gradient.
@@ -51,15 +56,18 @@ from ngrad.ops._util import as_tensor
 from ngrad.ops.conv_utils import (
     ConvGeometry,
     chunk_images,
+    col2im,
     conv_geometry,
     crop2d,
     fold_add,
+    im2col_kernels,
     nchw_to_planar,
     pad2d,
     pair,
     planar_to_nchw,
     same_padding,
     unfold,
+    unfold_source,
     use_batch_major,
     workspace,
 )
@@ -83,9 +91,11 @@ def _common(x, w):
 
 
 def conv_forward(x, w, g: ConvGeometry, groups=1, bias=None):
-    """x (N, C, H, W), w (F, C/groups, kh, kw), bias (F,) -> (y (N, F, Ho, Wo), xpad).
+    """x (N, C, H, W), w (F, C/groups, kh, kw), bias (F,) -> (y (N, F, Ho, Wo), xs).
 
-    ``xpad`` is the padded input the backward needs (``x`` itself when unpadded).
+    ``xs`` is the input the backward's weight gradient unfolds again: ``x``
+    itself (unpadded; the compiled im2col pads on the fly, and 1x1
+    convolutions pad nothing), else its padded copy (N, C, Hp, Wp).
     """
     xp, dtype, x, w = _common(x, w)
     if _is_pointwise(g, groups):
@@ -94,7 +104,7 @@ def conv_forward(x, w, g: ConvGeometry, groups=1, bias=None):
     f = w.shape[0]
     k, p = c * g.kk, g.ho * g.wo
     kg, fg = k // groups, f // groups
-    xpad = pad2d(x, g.pads)  # (N, C, Hp, Wp)
+    xs = unfold_source(x, g)  # x, or (N, C, Hp, Wp)
     w3 = w.reshape(groups, fg, kg)  # (G, F/G, K/G)
     y = xp.empty((n, f, g.ho, g.wo), dtype=dtype)
     batch_major = use_batch_major(g)
@@ -103,37 +113,42 @@ def conv_forward(x, w, g: ConvGeometry, groups=1, bias=None):
         m = min(n, a + step) - a
         ym = y[a:a + m].reshape(m, f, p)
         if batch_major:  # one GEMM per image and group, straight into y
-            cols = unfold(xpad[a:a + m], g, workspace("cols", (m, k, p), dtype, xp), batch_major)  # (m, K, P)
+            cols = unfold(xs[a:a + m], g, workspace("cols", (m, k, p), dtype, xp), batch_major)  # (m, K, P)
             xp.matmul(w3, cols.reshape(m, groups, kg, p), out=ym.reshape(m, groups, fg, p))
             if bias is not None:
                 ym += bias[:, None]
         else:  # one GEMM per group over the whole chunk, then back to NCHW with the bias
-            cols = unfold(xpad[a:a + m], g, workspace("cols", (k, m * p), dtype, xp))  # (K, m*P)
+            cols = unfold(xs[a:a + m], g, workspace("cols", (k, m * p), dtype, xp))  # (K, m*P)
             prod = workspace("prod", (f, m * p), dtype, xp)  # (F, m*P)
             xp.matmul(w3, cols.reshape(groups, kg, m * p), out=prod.reshape(groups, fg, m * p))
             planar_to_nchw(prod.reshape(f, m, p), ym, bias)
-    return y, xpad
+    return y, xs
 
 
-def conv_backward(gy, w, g: ConvGeometry, groups, xpad_shape, xpad=None, need_x=True, need_w=True):
+def conv_backward(gy, w, g: ConvGeometry, groups, x_shape, xs=None, need_x=True, need_w=True):
     """Gradients of :func:`conv_forward`: (dx (N, C, H, W) or None, dw like w or None).
 
-    gy (N, F, Ho, Wo) is the output gradient; ``xpad`` (the padded input) is
-    needed only for ``dw``.
+    gy (N, F, Ho, Wo) is the output gradient, ``x_shape`` the input's
+    (N, C, H, W); ``xs`` (the input, unpadded or padded: what
+    :func:`conv_forward` returns next to y) is needed only for ``dw``.
     """
     xp, dtype, gy, w = _common(gy, w)
     if _is_pointwise(g, groups):
-        return _pointwise_backward(xp, gy, w, g, xpad, xpad_shape, need_x, need_w)
+        return _pointwise_backward(xp, gy, w, g, xs, x_shape, need_x, need_w)
     dx = None
     if need_x and _full_correlation_ok(g):
         dx = _input_grad_by_correlation(gy, w, g, groups)
         need_x = False
     n, f = gy.shape[:2]
-    c = xpad_shape[1]
+    c = x_shape[1]
     k, p = c * g.kk, g.ho * g.wo
     kg, fg = k // groups, f // groups
     w3 = w.reshape(groups, fg, kg)  # (G, F/G, K/G)
-    dxpad = xp.zeros(xpad_shape, dtype=dtype) if need_x else None  # (N, C, Hp, Wp)
+    dxpad = None
+    if need_x:
+        dx = xp.empty((n, c, g.h, g.w), dtype=dtype)
+        if im2col_kernels(dx) is None:  # NumPy: fold into a zeroed padded grid, cropped at the end
+            dxpad = xp.zeros((n, c, g.hp, g.wp), dtype=dtype)  # (N, C, Hp, Wp)
     dw3 = xp.zeros(w3.shape, dtype=dtype) if need_w else None
     batch_major = use_batch_major(g)
     step = chunk_images(k * p, dtype.itemsize, n)
@@ -147,14 +162,17 @@ def conv_backward(gy, w, g: ConvGeometry, groups, xpad_shape, xpad=None, need_x=
             gm = gm.reshape(groups, fg, m * p)
             cshape, cgroups = (k, m * p), (groups, kg, m * p)
         if need_w:
-            cols = unfold(xpad[a:a + m], g, workspace("cols", cshape, dtype, xp), batch_major)
+            cols = unfold(xs[a:a + m], g, workspace("cols", cshape, dtype, xp), batch_major)
             part = xp.matmul(gm, cols.reshape(cgroups).swapaxes(-1, -2))  # ([m,] G, F/G, K/G)
             dw3 += part.sum(axis=0) if batch_major else part
         if need_x:
             dcols = workspace("cols", cshape, dtype, xp)
             xp.matmul(w3.transpose(0, 2, 1), gm, out=dcols.reshape(cgroups))
-            fold_add(dcols, dxpad[a:a + m], g, batch_major)
-    if need_x:
+            if dxpad is None:  # compiled: summed straight into the unpadded dx
+                col2im(dcols, g, m, c, batch_major, out=dx[a:a + m])
+            else:
+                fold_add(dcols, dxpad[a:a + m], g, batch_major)
+    if dxpad is not None:
         dx = xp.ascontiguousarray(crop2d(dxpad, g.pads))
     dw = dw3.reshape(w.shape) if need_w else None
     return dx, dw
@@ -236,15 +254,15 @@ class Conv2d(Function):
     name = "conv2d"
 
     def forward(ctx, x, weight, bias=None, geometry=None, groups=1):
-        y, xpad = conv_forward(x, weight, geometry, groups, bias)
-        ctx.save_for_backward(xpad, weight)
+        y, xs = conv_forward(x, weight, geometry, groups, bias)
+        ctx.save_for_backward(xs, weight)  # xs: x, or its padded copy (see conv_forward)
         ctx.geometry, ctx.groups, ctx.x_shape = geometry, groups, x.shape
         return y
 
     def backward(ctx, gy):
-        xpad, weight = ctx.saved_tensors
+        xs, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        dx, dw = conv_backward(gy, weight, ctx.geometry, ctx.groups, xpad.shape, xpad, need_x, need_w)
+        dx, dw = conv_backward(gy, weight, ctx.geometry, ctx.groups, ctx.x_shape, xs, need_x, need_w)
         return dx, dw, bias_grad(gy) if need_b else None
 
 
@@ -262,8 +280,7 @@ class ConvTranspose2d(Function):
     def forward(ctx, x, weight, bias=None, geometry=None, groups=1, out_channels=None, extra=(0, 0)):
         g = geometry
         n = x.shape[0]
-        pad_shape = (n, out_channels, g.hp, g.wp)
-        y, _ = conv_backward(x, weight, g, groups, pad_shape, need_x=True, need_w=False)
+        y, _ = conv_backward(x, weight, g, groups, (n, out_channels, g.h, g.w), need_x=True, need_w=False)
         if any(extra):
             y = pad2d(y, ((0, extra[0]), (0, extra[1])))
         if bias is not None:
@@ -281,8 +298,8 @@ class ConvTranspose2d(Function):
         dw = None
         if need_w:
             # conv2d's weight gradient with the roles swapped: "input" gy, "output gradient" x.
-            gpad = pad2d(gin, g.pads)  # (N, Cout, Hp, Wp)
-            _, dw = conv_backward(x, weight, g, ctx.groups, gpad.shape, gpad, need_x=False, need_w=True)
+            gs = unfold_source(gin, g)  # gin, or (N, Cout, Hp, Wp)
+            _, dw = conv_backward(x, weight, g, ctx.groups, gin.shape, gs, need_x=False, need_w=True)
         return dx, dw, bias_grad(gy) if need_b else None
 
 

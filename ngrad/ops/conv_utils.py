@@ -19,6 +19,14 @@ floats (never runs of ``C``, which are 1-3 floats in a first layer).
 The ops build ``cols`` a batch chunk at a time into a reused buffer
 (:func:`workspace`), so the columns of a whole batch never exist at once.
 
+With Numba installed and enabled (:func:`ngrad.backend.numba_kernels`),
+:func:`unfold` and :func:`col2im` run compiled loops
+(:mod:`ngrad.ops._numba_im2col`) for C-contiguous float32/float64 NumPy
+arrays: they read the unpadded input and write zeros where a window reaches
+into the padding, so no padded copy of the input (nor of the gradient grid)
+is made; the numbers are NumPy's bit for bit. Other arrays take the NumPy
+path: a padded copy (:func:`pad2d`), then one strided copy of its window view.
+
 Examples
 --------
 >>> import numpy as np
@@ -35,7 +43,9 @@ import math
 import threading
 from dataclasses import dataclass
 
-from ngrad.backend import get_array_module
+import numpy
+
+from ngrad.backend import get_array_module, numba_kernels
 from ngrad.errors import ShapeError
 
 #: target size of one chunk of columns; a chunk of this size stays in L2
@@ -261,23 +271,70 @@ def offset_slice(g: ConvGeometry, i: int, j: int):
     return (slice(r0, r0 + g.sh * (g.ho - 1) + 1, g.sh), slice(c0, c0 + g.sw * (g.wo - 1) + 1, g.sw))
 
 
-def unfold(xpad, g: ConvGeometry, out=None, batch_major: bool = False):
-    """Columns of an already padded input xpad (n, C, Hp, Wp).
+def im2col_kernels(*arrays):
+    """The compiled im2col/col2im kernels when they can take ``arrays`` (NumPy,
+    C-contiguous, all of one dtype, float32 or float64) and Numba is on, else None."""
+    dtype = arrays[0].dtype
+    if dtype.char not in "fd":
+        return None
+    for a in arrays:
+        if type(a) is not numpy.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
+            return None
+    return numba_kernels("ops._numba_im2col")
 
-    Planar: (C*kh*kw, n*Ho*Wo); ``batch_major``: (n, C*kh*kw, Ho*Wo), one
-    column matrix per image. Written into ``out`` when given (any array of
-    that size).
+
+def _is_padded(x, g: ConvGeometry) -> bool:
+    """Whether x (n, C, ., .) is the padded input (Hp, Wp) rather than the input (H, W) of ``g``."""
+    hw = tuple(x.shape[2:])
+    if hw == (g.hp, g.wp):
+        return True  # also when g pads nothing: then the two are one
+    if hw != (g.h, g.w):
+        raise ShapeError(f"unfold: input of spatial size {hw} fits neither {(g.h, g.w)} nor, padded, "
+                         f"{(g.hp, g.wp)}")
+    return False
+
+
+def _planes(g: ConvGeometry, n: int, c: int, batch_major: bool) -> tuple:
+    """The column matrix's shape as planes: (n, C, kh, kw, Ho, Wo) or, planar, (C, kh, kw, n, Ho, Wo)."""
+    if batch_major:
+        return n, c, g.kh, g.kw, g.ho, g.wo
+    return c, g.kh, g.kw, n, g.ho, g.wo
+
+
+def unfold_source(x, g: ConvGeometry):
+    """The array that the columns of a convolution over x (N, C, H, W) are built from:
+    x itself when the compiled kernels take it (they pad on the fly), else its
+    padded copy (N, C, Hp, Wp). Either goes to :func:`unfold`."""
+    if im2col_kernels(x) is not None:
+        return x
+    return pad2d(x, g.pads)
+
+
+def unfold(x, g: ConvGeometry, out=None, batch_major: bool = False):
+    """Columns of x (n, C, H, W), or of the already padded xpad (n, C, Hp, Wp).
+
+    The two are told apart by their spatial size (when ``g`` pads nothing
+    they are one). Planar: (C*kh*kw, n*Ho*Wo); ``batch_major``:
+    (n, C*kh*kw, Ho*Wo), one column matrix per image. Written into ``out``
+    when given (a C-contiguous array of that size).
     """
-    xp = get_array_module(xpad)
-    n, c = xpad.shape[:2]
-    view = window_view(xpad, g, batch_major)
+    xp = get_array_module(x)
+    n, c = x.shape[:2]
+    padded = _is_padded(x, g)
+    shape = (n, c * g.kk, g.ho * g.wo) if batch_major else (c * g.kk, n * g.ho * g.wo)
     if out is None:
-        out = xp.empty(view.shape, dtype=xpad.dtype)
+        out = xp.empty(shape, dtype=x.dtype)
+    k = im2col_kernels(x, out)
+    if k is not None:  # one compiled pass, the padding written as zeros
+        pt, pl = (0, 0) if padded else (g.pads[0][0], g.pads[1][0])
+        k.unfold(x, out.reshape(_planes(g, n, c, batch_major)), g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, pt, pl,
+                 batch_major)
+        return out.reshape(shape)
+    xpad = x if padded else pad2d(x, g.pads)
+    view = window_view(xpad, g, batch_major)
     out = out.reshape(view.shape)
     out[...] = view
-    if batch_major:
-        return out.reshape(n, c * g.kk, g.ho * g.wo)
-    return out.reshape(c * g.kk, n * g.ho * g.wo)
+    return out.reshape(shape)
 
 
 def fold_add(cols, dxpad, g: ConvGeometry, batch_major: bool = False):
@@ -302,17 +359,30 @@ def fold_add(cols, dxpad, g: ConvGeometry, batch_major: bool = False):
 def im2col(x, g: ConvGeometry, batch_major: bool = False):
     """x (N, C, H, W) -> cols (C*kh*kw, N*Ho*Wo) (or (N, C*kh*kw, Ho*Wo) when
     ``batch_major``), padding included (see module doc)."""
-    return unfold(pad2d(x, g.pads), g, batch_major=batch_major)
+    return unfold(unfold_source(x, g), g, batch_major=batch_major)
 
 
-def col2im(cols, g: ConvGeometry, n: int, c: int, batch_major: bool = False):
+def col2im(cols, g: ConvGeometry, n: int, c: int, batch_major: bool = False, out=None):
     """cols (C*kh*kw, N*Ho*Wo) (or (N, C*kh*kw, Ho*Wo)) -> (N, C, H, W): sums every
     column entry onto the input position it was copied from (padding dropped).
-    The adjoint of :func:`im2col`."""
+    The adjoint of :func:`im2col`. Written into ``out`` (N, C, H, W) when given.
+
+    Compiled (see module doc), each input plane is summed in place, its kernel
+    offsets in :func:`fold_add`'s order (the same numbers); else through a
+    zeroed padded grid and :func:`fold_add`.
+    """
     xp = get_array_module(cols)
+    if out is None:
+        out = xp.empty((n, c, g.h, g.w), dtype=cols.dtype)
+    k = im2col_kernels(cols, out)
+    if k is not None:
+        k.fold(cols.reshape(_planes(g, n, c, batch_major)), out, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
+               g.pads[0][0], g.pads[1][0], batch_major)
+        return out
     dxpad = xp.zeros((n, c, g.hp, g.wp), dtype=cols.dtype)
     fold_add(cols, dxpad, g, batch_major)
-    return xp.ascontiguousarray(crop2d(dxpad, g.pads))
+    out[...] = crop2d(dxpad, g.pads)
+    return out
 
 
 # ------------------------------------------------------------------ layouts
