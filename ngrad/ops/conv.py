@@ -20,7 +20,7 @@ How it is computed (machinery in :mod:`ngrad.ops.conv_utils`):
   output when the output planes are large (>= 256 positions), else one per
   chunk over the planar columns (C*kh*kw, n*Ho*Wo), the bias added while
   the product is written back to NCHW (no extra pass).
-- backward: ``dW += dY @ cols.T`` per chunk (columns recomputed, never
+- backward: ``dW += (cols @ dY.T).T`` per chunk (columns recomputed, never
   stored: from the saved unpadded input when compiled, else from the saved
   padded copy); ``dX = col2im(W.T @ dY)`` (compiled: summed straight into
   the unpadded dX; else into a zeroed padded grid, then cropped), or for
@@ -163,8 +163,9 @@ def conv_backward(gy, w, g: ConvGeometry, groups, x_shape, xs=None, need_x=True,
             cshape, cgroups = (k, m * p), (groups, kg, m * p)
         if need_w:
             cols = unfold(xs[a:a + m], g, workspace("cols", cshape, dtype, xp), batch_major)
-            part = xp.matmul(gm, cols.reshape(cgroups).swapaxes(-1, -2))  # ([m,] G, F/G, K/G)
-            dw3 += part.sum(axis=0) if batch_major else part
+            # cols @ gm.T, the long P axis the reduction: 1.1-2x faster in OpenBLAS than gm @ cols.T
+            part = xp.matmul(cols.reshape(cgroups), gm.swapaxes(-1, -2))  # ([m,] G, K/G, F/G)
+            dw3 += (part.sum(axis=0) if batch_major else part).swapaxes(-1, -2)
         if need_x:
             dcols = workspace("cols", cshape, dtype, xp)
             xp.matmul(w3.transpose(0, 2, 1), gm, out=dcols.reshape(cgroups))
