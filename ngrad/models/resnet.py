@@ -28,7 +28,7 @@ from ngrad import nn
 from ngrad.models._util import SequentialModel, check_size, conv_size, keras_dense
 from ngrad.models.course import KERAS_BN
 from ngrad.nn.layers.conv import Conv2D
-from ngrad.nn.layers.normalization_conv import BatchNorm2d
+from ngrad.nn.layers.normalization_conv import BatchNorm2d, batch_norm_relu
 from ngrad.nn.layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D, ZeroPadding2D
 from ngrad.ops.activation import relu
 
@@ -50,8 +50,8 @@ class _Bottleneck(nn.Module):
         self.conv3, self.bn3 = Conv2D(f2, f3, 1), BatchNorm2d(f3, **bn)
 
     def _main(self, x):
-        h = relu(self.bn1(self.conv1(x)))  # (N, F1, H', W')
-        h = relu(self.bn2(self.conv2(h)))  # (N, F2, H', W')
+        h = batch_norm_relu(self.bn1, self.conv1(x))  # (N, F1, H', W')
+        h = batch_norm_relu(self.bn2, self.conv2(h))  # (N, F2, H', W')
         return self.bn3(self.conv3(h))  # (N, F3, H', W')
 
 
@@ -203,7 +203,7 @@ class BasicBlock(nn.Module):
             self.shortcut = nn.Identity()
 
     def forward(self, x):
-        h = relu(self.bn1(self.conv1(x)))  # (N, out, H', W')
+        h = batch_norm_relu(self.bn1, self.conv1(x))  # (N, out, H', W')
         h = self.bn2(self.conv2(h))  # (N, out, H', W')
         return relu(h + self.shortcut(x))
 

@@ -6,6 +6,7 @@ from ngrad.nn.hooks import global_forward_hooks
 from ngrad.nn.layers._image import check_image
 from ngrad.nn.layers.activation import ReLU
 from ngrad.nn.layers.conv import Conv2D
+from ngrad.nn.layers.normalization_conv import BatchNorm2d, batch_norm_relu
 from ngrad.nn.layers.pooling import MaxPool2D
 from ngrad.nn.module import Module
 from ngrad.ops.conv import conv2d_relu_max_pool2d
@@ -32,6 +33,12 @@ def _fusable(conv, act, pool) -> bool:
             and (pool.padding in _NO_PADDING or pool.padding == "same"))
 
 
+def _bn_relu_fusable(bn, act) -> bool:
+    """``BatchNorm2d -> ReLU`` without hooks on the ReLU: one op (:func:`batch_norm_relu`), with
+    the values and gradients of the two layers (the ReLU layer is still there, only not called)."""
+    return type(bn) is BatchNorm2d and type(act) is ReLU and not (act._forward_hooks or act._forward_pre_hooks)
+
+
 def _conv_relu_pool(conv, act, pool, x):
     """The three layers' output, through the fused op where their geometry allows it."""
     check_image(conv, x, conv.in_channels)
@@ -50,6 +57,11 @@ class Sequential(Module):
     Layers are named ``"0"``, ``"1"``, ... (or by the keys of a dict passed
     alone). Indexable (an int gives a layer, a slice a new ``Sequential``
     sharing the layers), ``len``, iterable, and ``append`` adds a layer.
+
+    Two runs of layers are computed as one fused op, with the same values and
+    gradients (the layers, their names and parameters stay as built; a hook
+    on one of them keeps the run unfused): ``Conv2D -> ReLU -> MaxPool2D``
+    with non-overlapping pools, and ``BatchNorm2d -> ReLU``.
 
     >>> from ngrad import nn
     >>> model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
@@ -73,6 +85,10 @@ class Sequential(Module):
             if i + 2 < n and _fusable(layers[i], layers[i + 1], layers[i + 2]):
                 x = _conv_relu_pool(*layers[i:i + 3], x)
                 i += 3
+                continue
+            if i + 1 < n and _bn_relu_fusable(layers[i], layers[i + 1]):
+                x = batch_norm_relu(layers[i], x)
+                i += 2
                 continue
             x = layers[i](x)
             i += 1

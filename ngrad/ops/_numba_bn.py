@@ -11,6 +11,13 @@ so the channel's values stay in the CPU cache between passes:
   ``gx = k * g + c1 * (x - mean) + c0`` (coefficients from the module
   :mod:`ngrad.ops.batchnorm2d`'s formula).
 
+With ``relu`` the forward writes ``max(y, 0)`` (BatchNorm followed by ReLU,
+one pass instead of two) and the backward first masks ``g`` with ``y > 0``,
+recomputing ``y`` from ``x`` with the forward's expression (the same bits), so
+nothing but the input is kept for the backward. The numbers are those of the
+ReLU op applied to the normalised output: NaN propagates through the forward,
+and the mask multiplies by 1 or 0 as ``g * (y > 0)`` does.
+
 Reductions accumulate in float64. They add each row ``x[n, c, :]`` into a
 float64 buffer of ``HW`` partial sums and add the buffer up at the end. That
 loop is elementwise, so LLVM vectorises it without ``fastmath``. A single
@@ -54,15 +61,29 @@ def _channel_centred_sq(x3, c, mu, acc):
     return acc.sum()
 
 
+@njit(inline="always")
+def _relu(v, zero):
+    """``max(v, 0)`` as the ReLU kernel computes it: NaN stays NaN, -0.0 becomes +0.0."""
+    return v if (v > zero or v != v) else zero
+
+
+@njit(inline="always")
+def _affine(v, mc, sc, bc, has_bias):
+    """The forward's ``(x - mean) * scale (+ bias)``, in x's dtype (one expression for both kernels)."""
+    if has_bias:
+        return (v - mc) * sc + bc
+    return (v - mc) * sc
+
+
 @njit(cache=True, error_model="numpy")
-def bn_forward(x3, weight, bias, has_weight, has_bias, eps, y3, mean, var, inv_std):
+def bn_forward(x3, weight, bias, has_weight, has_bias, eps, y3, mean, var, inv_std, relu=False):
     """Training-mode batch norm forward on ``x3`` (N, C, HW), writing ``y3`` (N, C, HW).
 
     ``weight``, ``bias`` (C,) are read only when ``has_weight`` / ``has_bias``
     (pass any array of the dtype otherwise). Writes the batch ``mean``, the
     biased ``var`` and ``inv_std = 1 / sqrt(var + eps)``, each (C,) in x's
     dtype. ``y = (x - mean) * scale + bias`` with ``scale = inv_std * weight``,
-    computed in x's dtype as the NumPy path does.
+    computed in x's dtype as the NumPy path does; ``max(y, 0)`` with ``relu``.
     """
     n, nc, hw = x3.shape
     m = n * hw
@@ -75,53 +96,68 @@ def bn_forward(x3, weight, bias, has_weight, has_bias, eps, y3, mean, var, inv_s
         inv_std[c] = 1.0 / np.sqrt(v + eps)
         mc = mean[c]  # the rounded mean, as saved for the backward
         sc = inv_std[c] * weight[c] if has_weight else inv_std[c]
-        if has_bias:
-            bc = bias[c]
-            for a in range(n):
-                row, out = x3[a, c], y3[a, c]
+        bc = bias[c] if has_bias else sc  # sc: an unread stand-in of the dtype
+        zero = y3.dtype.type(0)
+        for a in range(n):
+            row, out = x3[a, c], y3[a, c]
+            if relu:
                 for b in range(hw):
-                    out[b] = (row[b] - mc) * sc + bc
-        else:
-            for a in range(n):
-                row, out = x3[a, c], y3[a, c]
+                    out[b] = _relu(_affine(row[b], mc, sc, bc, has_bias), zero)
+            else:
                 for b in range(hw):
-                    out[b] = (row[b] - mc) * sc
+                    out[b] = _affine(row[b], mc, sc, bc, has_bias)
 
 
 @njit(cache=True, error_model="numpy")
-def bn_backward(x3, g3, mean, inv_std, weight, has_weight, need_x, gx3, gw, gb):
+def bn_backward(x3, g3, mean, inv_std, weight, has_weight, bias, has_bias, relu, need_x, gx3, gw, gb):
     """Training-mode batch norm backward on ``x3``, ``g3`` (N, C, HW), the forward's ``mean``, ``inv_std`` (C,).
 
     Writes ``gb = sum(g)`` and ``gw = sum(g * (x - mean)) * inv_std`` (C,) and,
     when ``need_x``, ``gx3`` (N, C, HW) ``= k*g - (k*inv_std/M)*gw*(x - mean) - (k/M)*gb``
     with ``k = inv_std * weight`` (``weight`` read only when ``has_weight``).
+    With ``relu``, ``g`` is first ``g * (y > 0)``, ``y`` recomputed from x, the
+    weight and ``bias`` (C,) (read only when ``has_bias``) as :func:`bn_forward` computes it.
     """
     n, nc, hw = x3.shape
     m = n * hw
     acc_g = np.empty(hw)  # float64 partial sums of g
     acc_s = np.empty(hw)  # float64 partial sums of g * (x - mean)
+    one, zero = g3.dtype.type(1), g3.dtype.type(0)
     for c in range(nc):
         mc = mean[c]
         mu = np.float64(mc)
+        sc = inv_std[c] * weight[c] if has_weight else inv_std[c]  # the forward's scale
+        bc = bias[c] if has_bias else sc
         acc_g[:] = 0.0
         acc_s[:] = 0.0
         for a in range(n):
             row, grow = x3[a, c], g3[a, c]
-            for b in range(hw):
-                gv = np.float64(grow[b])
-                acc_g[b] += gv
-                acc_s[b] += gv * (row[b] - mu)
+            if relu:
+                for b in range(hw):
+                    gv = np.float64(grow[b] * (one if _affine(row[b], mc, sc, bc, has_bias) > zero else zero))
+                    acc_g[b] += gv
+                    acc_s[b] += gv * (row[b] - mu)
+            else:
+                for b in range(hw):
+                    gv = np.float64(grow[b])
+                    acc_g[b] += gv
+                    acc_s[b] += gv * (row[b] - mu)
         sg = acc_g.sum()
         gwc = acc_s.sum() * inv_std[c]
         gb[c] = sg
         gw[c] = gwc
         if not need_x:
             continue
-        k = inv_std[c] * weight[c] if has_weight else inv_std[c]  # x's dtype, as the NumPy path
+        k = sc  # inv_std * weight in x's dtype, as the NumPy path
         kk = np.float64(k)
         c1 = gx3.dtype.type(-(kk * inv_std[c] / m) * gwc)
         c0 = gx3.dtype.type(-(kk / m) * sg)
         for a in range(n):
             row, grow, out = x3[a, c], g3[a, c], gx3[a, c]
-            for b in range(hw):
-                out[b] = (grow[b] * k + (row[b] - mc) * c1) + c0
+            if relu:
+                for b in range(hw):
+                    gm = grow[b] * (one if _affine(row[b], mc, sc, bc, has_bias) > zero else zero)
+                    out[b] = (gm * k + (row[b] - mc) * c1) + c0
+            else:
+                for b in range(hw):
+                    out[b] = (grow[b] * k + (row[b] - mc) * c1) + c0

@@ -48,23 +48,33 @@ class ReLU(Function):
     name = "relu"
 
     def forward(ctx, x):
-        k = _relu_kernels(x)
-        if k is None:
-            out = get_array_module(x).maximum(x, 0)
-        else:  # one pass instead of NumPy's maximum, same values
-            out = numpy.empty_like(x)
-            k.relu_forward(x.ravel(), out.ravel())
+        out = relu_forward_array(x)
         ctx.save_for_backward(out)
         return out
 
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        k = _relu_kernels(g, out)
-        if k is None:
-            return g * (out > 0)
-        gx = numpy.empty_like(out)
-        k.relu_backward(g.ravel(), out.ravel(), gx.ravel())
-        return gx
+        return relu_backward_array(g, out)
+
+
+def relu_forward_array(x):
+    """``maximum(x, 0)`` of an array (NaN stays NaN); compiled for large float arrays."""
+    k = _relu_kernels(x)
+    if k is None:
+        return get_array_module(x).maximum(x, 0)
+    out = numpy.empty_like(x)  # one pass instead of NumPy's maximum, same values
+    k.relu_forward(x.ravel(), out.ravel())
+    return out
+
+
+def relu_backward_array(g, out):
+    """``g * (out > 0)`` for the forward's output ``out`` (an infinite or NaN g where off gives NaN)."""
+    k = _relu_kernels(g, out)
+    if k is None:
+        return g * (out > 0)
+    gx = numpy.empty_like(out)
+    k.relu_backward(g.ravel(), out.ravel(), gx.ravel())
+    return gx
 
 
 def _relu_kernels(a, b=None):

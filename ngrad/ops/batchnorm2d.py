@@ -20,6 +20,14 @@ convolution of a ResNet) this version does the minimum:
 
 Inference mode is an affine map per channel (``y = x * scale + shift``).
 
+``activation="relu"`` applies ReLU to the output inside the same op, the
+values and gradients of ``relu(batch_norm2d(x))``: BatchNorm followed by ReLU
+is how every ResNet block starts. Compiled, the forward writes ``max(y, 0)``
+in its one output pass and the backward masks the gradient while it reads it,
+recomputing ``y > 0`` from the input, so two full-size passes and the ReLU's
+saved output are saved. In NumPy (and in inference mode) it is the ReLU op's
+own arithmetic after the normalisation.
+
 Training mode on NCHW NumPy arrays of one float dtype, C-contiguous, runs
 compiled kernels (:mod:`ngrad.ops._numba_bn`) when Numba is available. They use
 the same formulas, one channel at a time with float64 sums, and are about 3x
@@ -42,6 +50,8 @@ from ngrad.backend import get_array_module, numba_kernels
 from ngrad.errors import ShapeError
 from ngrad.function import Function
 from ngrad.ops._util import as_tensor
+from ngrad.ops.activation import relu as _relu_op
+from ngrad.ops.activation import relu_backward_array, relu_forward_array
 
 CHANNELS_FIRST = ("channels_first", "NCHW")
 CHANNELS_LAST = ("channels_last", "NHWC")
@@ -91,34 +101,43 @@ class BatchNorm2d(Function):
     Shapes: x (N, C, H, W) (or (N, H, W, C) with ``channels_last``); weight,
     bias (C,) or None -> like x. ``stats``, a dict, receives the batch
     ``mean`` and biased ``var`` (C,) and the ``count`` M of values per channel.
+    ``relu``: the output is ``max(y, 0)`` (see the module doc).
     """
 
     name = "batch_norm2d"
 
-    def forward(ctx, x, weight=None, bias=None, eps=1e-5, channels_last=False, stats=None):
+    def forward(ctx, x, weight=None, bias=None, eps=1e-5, channels_last=False, stats=None, relu=False):
         x3 = _view3(x, channels_last)  # (A, C, B)
         m = x3.shape[0] * x3.shape[2]
         k = _bn_kernels(channels_last, x, weight, bias)
+        mask_source = None  # the NumPy path's ReLU output, for the backward's mask
         if k is None:
             y, mean, var, inv_std = _forward_numpy(x3, weight, bias, eps, m)
+            if relu:
+                y = mask_source = relu_forward_array(y)
         else:
-            y, mean, var, inv_std = _forward_compiled(k, x3, weight, bias, eps)
+            y, mean, var, inv_std = _forward_compiled(k, x3, weight, bias, eps, relu)
         if stats is not None:
             stats.update(mean=mean, var=var, count=m)
-        ctx.save_for_backward(x, weight)
-        ctx.mean, ctx.inv_std, ctx.m, ctx.channels_last = mean, inv_std, m, channels_last
+        ctx.save_for_backward(x, weight, bias if relu else None, mask_source)
+        ctx.mean, ctx.inv_std, ctx.m, ctx.channels_last, ctx.relu = mean, inv_std, m, channels_last, relu
         return y.reshape(x.shape)
 
     def backward(ctx, g):
-        x, weight = ctx.saved_tensors
+        x, weight, bias, y = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         k = None
+        if ctx.relu and y is None:  # compiled forward: the backward kernel recomputes the ReLU's mask
+            g = numpy.ascontiguousarray(g, dtype=x.dtype).reshape(x.shape)
         if g.shape == x.shape:
-            k = _bn_kernels(ctx.channels_last, x, g, weight, ctx.mean, ctx.inv_std)
+            k = _bn_kernels(ctx.channels_last, x, g, weight, bias, ctx.mean, ctx.inv_std)
         if k is None:
+            if ctx.relu:
+                y = y if y is not None else _output_again(ctx, x, weight, bias)
+                g = relu_backward_array(g, y.reshape(g.shape))  # the ReLU op's own g * (y > 0)
             gx, gw, gb = _backward_numpy(ctx, x, weight, g, need_x)
         else:
-            gx, gw, gb = _backward_compiled(k, ctx, x, weight, g, need_x)
+            gx, gw, gb = _backward_compiled(k, ctx, x, weight, bias, g, need_x)
         return gx, gw if need_w else None, gb if need_b else None
 
 
@@ -136,15 +155,28 @@ def _forward_numpy(x3, weight, bias, eps, m):
     return xc, mean, var, inv_std
 
 
-def _forward_compiled(k, x3, weight, bias, eps):
-    """:func:`_forward_numpy` by the compiled kernel; x3 is the (N, C, HW) view of a C-contiguous NCHW array."""
+def _forward_compiled(k, x3, weight, bias, eps, relu=False):
+    """:func:`_forward_numpy` by the compiled kernel (and the ReLU with ``relu``); x3 is the
+    (N, C, HW) view of a C-contiguous NCHW array."""
     c = x3.shape[1]
     dtype = x3.dtype
     y = numpy.empty_like(x3)
     mean, var, inv_std = numpy.empty(c, dtype), numpy.empty(c, dtype), numpy.empty(c, dtype)
     k.bn_forward(x3, mean if weight is None else weight, mean if bias is None else bias,  # mean: an unread stand-in
-                 weight is not None, bias is not None, float(eps), y, mean, var, inv_std)
+                 weight is not None, bias is not None, float(eps), y, mean, var, inv_std, bool(relu))
     return y, mean, var, inv_std
+
+
+def _output_again(ctx, x, weight, bias):
+    """The fused forward's output from x and the saved statistics (the forward's arithmetic):
+    for a compiled forward whose backward cannot run compiled (Numba switched off in between)."""
+    x3 = _view3(x, ctx.channels_last)
+    scale = ctx.inv_std if weight is None else ctx.inv_std * weight
+    y = x3 - _col(ctx.mean)
+    y *= _col(scale)
+    if bias is not None:
+        y += _col(bias)
+    return relu_forward_array(y)
 
 
 def _backward_numpy(ctx, x, weight, g, need_x):
@@ -165,15 +197,17 @@ def _backward_numpy(ctx, x, weight, g, need_x):
     return gx, gw, gb
 
 
-def _backward_compiled(k, ctx, x, weight, g, need_x):
-    """:func:`_backward_numpy` by the compiled kernel, for C-contiguous NCHW ``x`` and ``g`` of one dtype."""
+def _backward_compiled(k, ctx, x, weight, bias, g, need_x):
+    """:func:`_backward_numpy` by the compiled kernel (the ReLU's mask first when the forward
+    fused one), for C-contiguous NCHW ``x`` and ``g`` of one dtype."""
     x3, g3 = _view3(x, False), _view3(g, False)  # (N, C, HW)
     c = x3.shape[1]
     gw, gb = numpy.empty(c, x.dtype), numpy.empty(c, x.dtype)
     gx = numpy.empty_like(x) if need_x else None
     gx3 = numpy.empty((0, 0, 0), x.dtype) if gx is None else _view3(gx, False)  # an empty stand-in: not written
-    k.bn_backward(x3, g3, ctx.mean, ctx.inv_std, ctx.inv_std if weight is None else weight, weight is not None,
-                  bool(need_x), gx3, gw, gb)
+    stand_in = ctx.inv_std  # read by the kernel only where the flag next to it is set
+    k.bn_backward(x3, g3, ctx.mean, ctx.inv_std, stand_in if weight is None else weight, weight is not None,
+                  stand_in if bias is None else bias, bias is not None, bool(ctx.relu), bool(need_x), gx3, gw, gb)
     return gx, gw, gb
 
 
@@ -229,7 +263,7 @@ def _vector(t, c, what):
 
 
 def batch_norm2d(x, running_mean=None, running_var=None, weight=None, bias=None, training=False,
-                 momentum=0.1, eps=1e-5, data_format="channels_first"):
+                 momentum=0.1, eps=1e-5, data_format="channels_first", activation=None):
     """Batch normalization of images per channel (PyTorch's ``F.batch_norm`` on 4-D input).
 
     In training (or without running statistics) the batch's mean and biased
@@ -251,6 +285,9 @@ def batch_norm2d(x, running_mean=None, running_var=None, weight=None, bias=None,
         is ``momentum=0.01`` here).
     eps : float
         Added to the variance.
+    activation : None or 'relu'
+        ``'relu'``: ``relu(batch_norm2d(...))`` as one op (same values and
+        gradients; see the module doc).
 
     Returns
     -------
@@ -258,6 +295,9 @@ def batch_norm2d(x, running_mean=None, running_var=None, weight=None, bias=None,
     """
     x = as_tensor(x)
     last = _channels_last(data_format)
+    if activation not in (None, "relu"):
+        raise ValueError(f"batch_norm2d: activation must be None or 'relu', got {activation!r}")
+    relu = activation == "relu"
     if x.ndim != 4:
         want = "(N, H, W, C)" if last else "(N, C, H, W)"
         raise ShapeError(f"batch_norm2d: expected a 4-D input {want}, got shape {tuple(x.shape)}")
@@ -265,13 +305,14 @@ def batch_norm2d(x, running_mean=None, running_var=None, weight=None, bias=None,
     weight, bias = _vector(weight, c, "weight"), _vector(bias, c, "bias")
     rm, rv = _vector(running_mean, c, "running_mean"), _vector(running_var, c, "running_var")
     if not training and rm is not None and rv is not None:
-        return BatchNorm2dInference.apply(x, weight, bias, mean=rm.data.astype(x.dtype, copy=False),
-                                          var=rv.data.astype(x.dtype, copy=False), eps=eps, channels_last=last)
+        out = BatchNorm2dInference.apply(x, weight, bias, mean=rm.data.astype(x.dtype, copy=False),
+                                         var=rv.data.astype(x.dtype, copy=False), eps=eps, channels_last=last)
+        return _relu_op(out) if relu else out
     if x.size // max(c, 1) < 2:
         raise ShapeError(f"batch_norm2d: expected more than 1 value per channel when training, "
                          f"got input of shape {tuple(x.shape)}")
     stats = {}
-    out = BatchNorm2d.apply(x, weight, bias, eps=eps, channels_last=last, stats=stats)
+    out = BatchNorm2d.apply(x, weight, bias, eps=eps, channels_last=last, stats=stats, relu=relu)
     if training:
         _update_running(rm, rv, stats, momentum)
     return out

@@ -106,7 +106,9 @@ class BatchNorm2d(Module):
         """True when a forward pass normalises with the batch's statistics (and updates the running ones)."""
         return not self.track_running_stats or (self.training and not self.frozen)
 
-    def forward(self, x):
+    def forward(self, x, activation=None):
+        """x (N, C, H, W) (or NHWC) -> like x; ``activation='relu'``: ``relu`` of the output as
+        one fused op (what :class:`~ngrad.nn.Sequential` does for ``BatchNorm2d -> ReLU``)."""
         check_image(self, x, self.num_features)
         use_batch = self.uses_batch_stats()
         momentum = self.momentum
@@ -116,7 +118,7 @@ class BatchNorm2d(Module):
                 momentum = 1.0 / float(self.num_batches_tracked.data)
         return batch_norm2d(x, self.running_mean, self.running_var, self.weight, self.bias, training=use_batch,
                             momentum=momentum if momentum is not None else 0.0, eps=self.eps,
-                            data_format=self.data_format)
+                            data_format=self.data_format, activation=activation)
 
     def extra_repr(self) -> str:
         text = (f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum}, affine={self.affine}, "
@@ -131,4 +133,15 @@ class BatchNorm2d(Module):
                 "data_format": self.data_format}
 
 
-__all__ = ["BatchNorm2d"]
+def batch_norm_relu(bn: BatchNorm2d, x):
+    """``relu(bn(x))``: one fused op when ``bn`` has no hooks (a hook then sees what it would
+    see unfused: the layer's own output), else the two calls."""
+    from ngrad.nn.hooks import global_forward_hooks
+    from ngrad.ops.activation import relu
+
+    if global_forward_hooks or bn._forward_hooks or bn._forward_pre_hooks:
+        return relu(bn(x))
+    return bn(x, activation="relu")
+
+
+__all__ = ["BatchNorm2d", "batch_norm_relu"]

@@ -1,4 +1,4 @@
-"""Specs of the fused image batch norm: training, inference, without affine, channels-last.
+"""Specs of the fused image batch norm: training, with a fused ReLU, inference, without affine, channels-last.
 
 Tiny batches (n 2-3, 2-3 channels, 2-4 pixels a side) drawn around the base
 shape; PyTorch's ``F.batch_norm`` on NCHW is the oracle (NHWC goes through a
@@ -61,6 +61,13 @@ SPECS = [
         lambda x: batch_norm2d(x, training=True),
         _plain,
         lambda torch, x: torch.nn.functional.batch_norm(x, None, None, training=True),
+        rtol=1e-4, atol=1e-5,
+    ),
+    OpSpec(
+        "batch_norm2d[train,relu]",
+        lambda x, w, b: batch_norm2d(x, weight=w, bias=b, training=True, activation="relu"),
+        _affine,
+        lambda torch, x, w, b: torch.relu(torch.nn.functional.batch_norm(x, None, None, w, b, training=True)),
         rtol=1e-4, atol=1e-5,
     ),
     OpSpec(
