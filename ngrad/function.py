@@ -74,8 +74,9 @@ class no_grad(set_grad_enabled):
     False
     """
 
-    def __init__(self):
-        super().__init__(False)
+    def __init__(self):  # set directly: entered once per inference call
+        self.mode = False
+        self.prev = None
 
 
 class enable_grad(set_grad_enabled):

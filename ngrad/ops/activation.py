@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy
 
+from ngrad import function as _function
 from ngrad.backend import get_array_module, numba_kernels
 from ngrad.function import Function
 from ngrad.ops._util import as_tensor
+from ngrad.tensor import Tensor, _wrap
 
 # Below this many elements NumPy's call is as cheap as the compiled kernel's dispatch.
 RELU_KERNEL_MIN_SIZE = 4096
@@ -185,6 +187,8 @@ def tanh(x):
 
 def relu(x):
     """``max(x, 0)``; gradient 0 at 0 (as PyTorch)."""
+    if not _function._grad_enabled and type(x) is Tensor:  # inference: the array alone, no graph node
+        return _wrap(relu_forward_array(x.data), False, None)
     return ReLU.apply(as_tensor(x))
 
 

@@ -76,6 +76,22 @@ def test_linear_under_no_grad_gives_the_same_numbers_and_records_nothing(bias, s
     np.testing.assert_array_equal(y.numpy(), expected.numpy())
     with ngrad.no_grad(), pytest.raises(ngrad.ShapeError, match="Linear"):
         layer(ngrad.randn(4, 5))
+    with ngrad.no_grad(), pytest.raises(ngrad.ShapeError, match=r"expected input of shape \(\*, 3\), got \(\)"):
+        layer(ngrad.tensor(1.0))
+
+
+@pytest.mark.parametrize("size", [5, 5000])  # NumPy's maximum and the compiled kernel
+def test_relu_under_no_grad_gives_the_same_numbers_and_records_nothing(size):
+    x = ngrad.randn(size, requires_grad=True)
+    x.data[:3] = (np.nan, -0.0, 0.0)
+    expected = F.relu(x)
+    assert expected.grad_fn is not None
+    with ngrad.no_grad():
+        outs = [F.relu(x), nn.ReLU()(x), F.relu(nn.Parameter(x.data)), F.relu(x.data)]
+    for y in outs:
+        assert not y.requires_grad and y.grad_fn is None and y.dtype == expected.dtype
+        np.testing.assert_array_equal(y.numpy(), expected.numpy())
+    assert np.signbit(outs[0].numpy()[1]) == np.signbit(expected.numpy()[1])
 
 
 # ------------------------------------------------------------- activations

@@ -28,7 +28,7 @@ class ReLU(Module):
     """``max(x, 0)``. Shape: (*) -> (*)."""
 
     def forward(self, x):
-        return _act.ReLU.apply(x)
+        return _act.relu(x)
 
 
 class LeakyReLU(Module):

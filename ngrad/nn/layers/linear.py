@@ -56,7 +56,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, rng=rng)
 
     def forward(self, x):
-        if x.shape[-1:] != (self.in_features,):
+        shape = x.shape
+        if not shape or shape[-1] != self.in_features:
             raise ShapeError(f"{self!r}: expected input of shape (*, {self.in_features}), got {tuple(x.shape)}")
         if not _function._grad_enabled and type(x) is Tensor:  # inference: the arrays alone, no graph node
             b = self.bias
