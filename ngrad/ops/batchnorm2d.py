@@ -24,9 +24,9 @@ Inference mode is an affine map per channel (``y = x * scale + shift``).
 values and gradients of ``relu(batch_norm2d(x))``: BatchNorm followed by ReLU
 is how every ResNet block starts. Compiled, the forward writes ``max(y, 0)``
 in its one output pass and the backward masks the gradient while it reads it,
-recomputing ``y > 0`` from the input, so two full-size passes and the ReLU's
-saved output are saved. In NumPy (and in inference mode) it is the ReLU op's
-own arithmetic after the normalisation.
+recomputing ``y > 0`` from the input: two full-size passes fewer, and no copy
+of the output kept for the backward. In NumPy (and in inference mode) it is
+the ReLU op's own arithmetic after the normalisation.
 
 Training mode on NCHW NumPy arrays of one float dtype, C-contiguous, runs
 compiled kernels (:mod:`ngrad.ops._numba_bn`) when Numba is available. They use
@@ -50,8 +50,7 @@ from ngrad.backend import get_array_module, numba_kernels
 from ngrad.errors import ShapeError
 from ngrad.function import Function
 from ngrad.ops._util import as_tensor
-from ngrad.ops.activation import relu as _relu_op
-from ngrad.ops.activation import relu_backward_array, relu_forward_array
+from ngrad.ops.activation import relu as _relu_op, relu_backward_array, relu_forward_array
 
 CHANNELS_FIRST = ("channels_first", "NCHW")
 CHANNELS_LAST = ("channels_last", "NHWC")
