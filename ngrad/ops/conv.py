@@ -179,7 +179,7 @@ def conv_backward(gy, w, g: ConvGeometry, groups, x_shape, xs=None, need_x=True,
             else:
                 fold_add(dcols, dxpad[a:a + m], g, batch_major)
     if dxpad is not None:
-        dx = xp.ascontiguousarray(crop2d(dxpad, g.pads))
+        dx[...] = crop2d(dxpad, g.pads)
     dw = dw3.reshape(w.shape) if need_w else None
     return dx, dw
 
