@@ -15,9 +15,11 @@ from __future__ import annotations
 from ngrad.backend import get_default_dtype
 from ngrad.creation import ones, tensor, zeros
 from ngrad.nn import init
+from ngrad.nn.hooks import global_forward_hooks
 from ngrad.nn.layers._image import check_image, data_format_arg
 from ngrad.nn.module import Module
 from ngrad.nn.parameter import Parameter
+from ngrad.ops.activation import relu
 from ngrad.ops.batchnorm2d import batch_norm2d
 
 
@@ -136,9 +138,6 @@ class BatchNorm2d(Module):
 def batch_norm_relu(bn: BatchNorm2d, x):
     """``relu(bn(x))``: one fused op when ``bn`` has no hooks (a hook then sees what it would
     see unfused: the layer's own output), else the two calls."""
-    from ngrad.nn.hooks import global_forward_hooks
-    from ngrad.ops.activation import relu
-
     if global_forward_hooks or bn._forward_hooks or bn._forward_pre_hooks:
         return relu(bn(x))
     return bn(x, activation="relu")
