@@ -59,8 +59,16 @@ class ReLU(Function):
         return relu_backward_array(g, out)
 
 
+# 0-d zeros of each float dtype: NumPy's maximum against one is cheaper than against the Python
+# int 0 (no scalar conversion on every call), a third of a small array's ReLU.
+_ZEROS = {numpy.dtype(t): numpy.zeros((), dtype=t) for t in ("float16", "float32", "float64")}
+
+
 def relu_forward_array(x):
     """``maximum(x, 0)`` of an array (NaN stays NaN); compiled for large float arrays."""
+    if type(x) is numpy.ndarray and x.size < RELU_KERNEL_MIN_SIZE:
+        zero = _ZEROS.get(x.dtype)
+        return numpy.maximum(x, 0 if zero is None else zero)
     k = _relu_kernels(x)
     if k is None:
         return get_array_module(x).maximum(x, 0)

@@ -67,3 +67,20 @@ def test_non_contiguous_and_broadcast_gradients_take_the_numpy_path():
     np.testing.assert_array_equal(y.numpy(), np.maximum(x.T, 0))
     y.sum().backward()  # the gradient arrives broadcast from a scalar
     np.testing.assert_array_equal(t.grad.numpy(), (x.T > 0).astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32, np.int64])
+@pytest.mark.parametrize("grad", [True, False])
+def test_small_relu_keeps_dtype_and_values(dtype, grad):
+    """Below the kernel size ReLU is NumPy's maximum against a 0-d zero of the input's dtype:
+    the same bits and dtype as ``maximum(x, 0)``, with or without a graph."""
+    floats = np.issubdtype(dtype, np.floating)
+    x = (_values(np.float64, 64) if floats else np.arange(-32, 32)).astype(dtype).reshape(4, 16)
+    if grad:
+        y = ngrad.relu(ngrad.tensor(x, dtype=x.dtype)).numpy()
+    else:
+        with ngrad.no_grad():
+            y = ngrad.relu(ngrad.tensor(x, dtype=x.dtype)).numpy()
+    want = np.maximum(x, 0)
+    assert y.dtype == want.dtype == dtype
+    np.testing.assert_array_equal(y.view(np.uint8), want.view(np.uint8))
