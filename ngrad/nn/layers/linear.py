@@ -56,14 +56,12 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, rng=rng)
 
     def forward(self, x):
-        if not _function._grad_enabled and type(x) is Tensor:  # inference: the arrays alone, no graph node
-            data = x.data
-            if data.ndim and data.shape[-1] == self.in_features:
-                b = self.bias
-                return _wrap(_affine(data, self.weight.data, None if b is None else b.data), False, None)
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             raise ShapeError(f"{self!r}: expected input of shape (*, {self.in_features}), got {tuple(x.shape)}")
+        if not _function._grad_enabled and type(x) is Tensor:  # inference: the arrays alone, no graph node
+            b = self.bias
+            return _wrap(_affine(x.data, self.weight.data, None if b is None else b.data), False, None)
         return _LinearOp.apply(x, self.weight, self.bias)  # (*, out)
 
     def extra_repr(self) -> str:
