@@ -115,6 +115,16 @@ def _numba_line():
     return f"{v} (ngrad's compiled kernels on)"
 
 
+def _heap_line():
+    """Whether ngrad keeps freed memory in the heap (``ngrad.heap``), as its benchmark children will."""
+    import ngrad  # noqa: F401 - importing applies NGRAD_HEAP_CACHE
+    from ngrad.heap import heap_caching_enabled
+
+    if heap_caching_enabled():
+        return "on (ngrad.heap: freed memory kept for reuse)"
+    return "off (NGRAD_HEAP_CACHE=0, or the C library is not glibc)"
+
+
 def describe(threads: int) -> dict:
     import numpy
 
@@ -133,6 +143,7 @@ def describe(threads: int) -> dict:
         "blas": _blas(),
         "torch": _torch_version(),
         "numba": _numba_line(),
+        "heap_cache": _heap_line(),
         "threads": threads,
     }
 
@@ -141,5 +152,5 @@ def summary_line(m: dict) -> str:
     return (
         f"{m['cpu']} ({m['cpu_family_model']}, {m['simd']}), {m['cores']} cores, {m['memory_gib']} GiB; "
         f"Python {m['python']}, NumPy {m['numpy']} ({m['blas']}), "
-        f"PyTorch {m['torch'] or 'not installed'}, Numba {m.get('numba', 'unknown')}; threads {m['threads']}"
+        f"PyTorch {m['torch'] or 'not installed'}, Numba {m.get('numba', 'unknown')}; ngrad heap caching {m.get('heap_cache', 'unknown')}; threads {m['threads']}"
     )

@@ -20,6 +20,10 @@ from ngrad.backend import (
     int64,
     set_default_dtype,
 )
+from ngrad import heap as _heap
+
+_heap._from_environment()  # keep freed array memory for reuse (glibc): see ngrad.heap
+
 from ngrad.creation import (
     arange,
     eye,
