@@ -93,9 +93,13 @@ def set_default_dtype(dtype):
     _default_float = dt
 
 
+def env_switch(name: str) -> bool:
+    """An on/off environment switch of ngrad's, on by default: False only for 0/false/no/off."""
+    return os.environ.get(name, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 # ------------------------------------------------------------------ optional compiled kernels (Numba)
-_numba = {"enabled": os.environ.get("NGRAD_NUMBA", "1").strip().lower() not in ("0", "false", "no", "off"),
-          "modules": {}}
+_numba = {"enabled": env_switch("NGRAD_NUMBA"), "modules": {}}
 
 
 def numba_kernels(module: str):

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import os
 
+from ngrad.backend import env_switch
+
 #: glibc's mallopt parameter numbers
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 #: free memory at the top of the heap kept before glibc gives it back
@@ -81,14 +83,14 @@ def set_heap_caching(flag: bool) -> bool:
     libc = _libc()
     if libc is None:
         return prev
-    if flag:
-        ok = libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) and libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-        _state["on"] = bool(ok)
-    else:
-        libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_DEFAULT)
-        libc.mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT)
-        libc.malloc_trim(0)
-        _state["on"] = False
+    if flag and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) and libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD):
+        _state["on"] = True
+        return prev
+    # off, or glibc refused a setting: both back to glibc's initial values, the free memory returned
+    libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_DEFAULT)
+    libc.mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT)
+    libc.malloc_trim(0)
+    _state["on"] = False
     return prev
 
 
@@ -99,5 +101,5 @@ def heap_caching_enabled() -> bool:
 
 def _from_environment():
     """Called once by ``import ngrad``: on unless ``NGRAD_HEAP_CACHE`` says 0/false/no/off."""
-    if os.environ.get("NGRAD_HEAP_CACHE", "1").strip().lower() not in ("0", "false", "no", "off"):
+    if env_switch("NGRAD_HEAP_CACHE"):
         set_heap_caching(True)
