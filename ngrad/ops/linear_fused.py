@@ -48,7 +48,11 @@ def affine(x, W, b=None):
     # ndarray.dot: the same BLAS product as @ for 2-D operands, with less per-call overhead
     out = x.dot(W.T) if x.ndim == 2 else x @ W.T  # (*, out)
     if b is not None:
-        out += b
+        if out.shape[0] == 1 and out.ndim == 2:  # one row (batch-1 inference): a 1-D add, no broadcasting
+            row = out[0]
+            row += b
+        else:
+            out += b
     return out
 
 

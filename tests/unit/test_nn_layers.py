@@ -64,12 +64,14 @@ def test_functional_linear_matches_the_layer():
 
 
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("shape", [(4, 3), (2, 4, 3), (3,)])
+@pytest.mark.parametrize("shape", [(4, 3), (1, 3), (2, 4, 3), (3,)])
 def test_linear_under_no_grad_gives_the_same_numbers_and_records_nothing(bias, shape):
     layer = nn.Linear(3, 2, bias=bias)
     x = ngrad.randn(*shape, requires_grad=True)
     expected = layer(x)
     assert expected.grad_fn is not None
+    reference = x.numpy() @ layer.weight.numpy().T + (layer.bias.numpy() if bias else 0)
+    np.testing.assert_allclose(expected.numpy(), reference, rtol=1e-6, atol=1e-7)
     with ngrad.no_grad():
         y = layer(x)
     assert not y.requires_grad and y.grad_fn is None and y.dtype == expected.dtype
