@@ -56,8 +56,8 @@ from ngrad.errors import ShapeError
 from ngrad.function import Function
 from ngrad.ops._util import as_tensor
 from ngrad.ops.conv_utils import (
+    ColumnChunks,
     ConvGeometry,
-    chunk_images,
     col2im,
     conv_geometry,
     crop2d,
@@ -68,7 +68,6 @@ from ngrad.ops.conv_utils import (
     pair,
     planar_to_nchw,
     same_padding,
-    unfold,
     unfold_source,
     use_batch_major,
     workspace,
@@ -110,17 +109,17 @@ def conv_forward(x, w, g: ConvGeometry, groups=1, bias=None):
     w3 = w.reshape(groups, fg, kg)  # (G, F/G, K/G)
     y = xp.empty((n, f, g.ho, g.wo), dtype=dtype)
     batch_major = use_batch_major(g)
-    step = chunk_images(k * p, dtype.itemsize, n)
+    chunks = ColumnChunks(xs, g, batch_major, n, c, dtype, xp)
+    step = chunks.step
     for a in range(0, n, step):
         m = min(n, a + step) - a
         ym = y[a:a + m].reshape(m, f, p)
+        cols = chunks.unfold(a, m)  # (m, K, P), or planar (K, m*P)
         if batch_major:  # one GEMM per image and group, straight into y
-            cols = unfold(xs[a:a + m], g, workspace("cols", (m, k, p), dtype, xp), batch_major)  # (m, K, P)
             xp.matmul(w3, cols.reshape(m, groups, kg, p), out=ym.reshape(m, groups, fg, p))
             if bias is not None:
                 ym += bias[:, None]
         else:  # one GEMM per group over the whole chunk, then back to NCHW with the bias
-            cols = unfold(xs[a:a + m], g, workspace("cols", (k, m * p), dtype, xp))  # (K, m*P)
             prod = workspace("prod", (f, m * p), dtype, xp)  # (F, m*P)
             xp.matmul(w3, cols.reshape(groups, kg, m * p), out=prod.reshape(groups, fg, m * p))
             planar_to_nchw(prod.reshape(f, m, p), ym, bias)
@@ -156,23 +155,24 @@ def conv_backward(gy, w, g: ConvGeometry, groups, x_shape, xs=None, need_x=True,
             dxpad = xp.zeros((n, c, g.hp, g.wp), dtype=dtype)  # (N, C, Hp, Wp)
     dw3 = xp.zeros(w3.shape, dtype=dtype) if need_w else None
     batch_major = use_batch_major(g)
-    step = chunk_images(k * p, dtype.itemsize, n)
+    chunks = ColumnChunks(xs if need_w else None, g, batch_major, n, c, dtype, xp)
+    step = chunks.step
     for a in range(0, n, step):
         m = min(n, a + step) - a
         if batch_major:
             gm = gy[a:a + m].reshape(m, groups, fg, p)  # (m, G, F/G, P)
-            cshape, cgroups = (m, k, p), (m, groups, kg, p)
+            cgroups = (m, groups, kg, p)
         else:
             gm = nchw_to_planar(gy[a:a + m], workspace("gplanar", (f, m * p), dtype, xp))  # (F, m*P)
             gm = gm.reshape(groups, fg, m * p)
-            cshape, cgroups = (k, m * p), (groups, kg, m * p)
+            cgroups = (groups, kg, m * p)
         if need_w:
-            cols = unfold(xs[a:a + m], g, workspace("cols", cshape, dtype, xp), batch_major)
+            cols = chunks.unfold(a, m)
             # cols @ gm.T, the long P axis the reduction: 1.1-2x faster in OpenBLAS than gm @ cols.T
             part = xp.matmul(cols.reshape(cgroups), gm.swapaxes(-1, -2))  # ([m,] G, K/G, F/G)
             dw3 += (part.sum(axis=0) if batch_major else part).swapaxes(-1, -2)
         if need_x:
-            dcols = workspace("cols", cshape, dtype, xp)
+            dcols = chunks.buffer(m)  # the columns' buffer, free again once dW has its part
             xp.matmul(w3.transpose(0, 2, 1), gm, out=dcols.reshape(cgroups))
             if dxpad is None:  # compiled: summed straight into the unpadded dx
                 col2im(dcols, g, m, c, batch_major, out=dx[a:a + m])
@@ -238,16 +238,16 @@ def _grads_by_correlation(gy, w, g: ConvGeometry, x):
     dx = xp.empty((n, c, g.h, g.w), dtype=dtype)
     r = xp.zeros((k, c), dtype=dtype)  # sum over the images of cols @ x.T
     batch_major = use_batch_major(gt)
-    step = chunk_images(k * p, dtype.itemsize, n)
+    chunks = ColumnChunks(gy, gt, batch_major, n, f, dtype, xp)
+    step = chunks.step
     for a in range(0, n, step):
         m = min(n, a + step) - a
         xm = x[a:a + m].reshape(m, c, p)  # (m, C, P)
+        cols = chunks.unfold(a, m)  # (m, K, P), or planar (K, m*P)
         if batch_major:
-            cols = unfold(gy[a:a + m], gt, workspace("cols", (m, k, p), dtype, xp), True)  # (m, K, P)
             xp.matmul(wt, cols, out=dx[a:a + m].reshape(m, c, p))
             r += xp.matmul(cols, xm.swapaxes(1, 2)).sum(axis=0)  # (K, C)
         else:
-            cols = unfold(gy[a:a + m], gt, workspace("cols", (k, m * p), dtype, xp))  # (K, m*P)
             prod = workspace("prod", (c, m * p), dtype, xp)  # (C, m*P)
             xp.matmul(wt, cols, out=prod)
             planar_to_nchw(prod.reshape(c, m, p), dx[a:a + m].reshape(m, c, p))

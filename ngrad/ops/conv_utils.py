@@ -337,6 +337,48 @@ def unfold(x, g: ConvGeometry, out=None, batch_major: bool = False):
     return out.reshape(shape)
 
 
+class ColumnChunks:
+    """The columns of x (N, C, H, W) (or of its padded copy) for a convolution
+    ``g``, a batch chunk at a time, into one reused buffer.
+
+    What holds for the whole batch is settled once per op: the chunk size
+    (``step`` images, about ``CHUNK_BYTES`` of columns), the buffer, and the
+    compiled kernel or the NumPy path. A chunk then costs one kernel call:
+    a ResNet's 32x32 stage has one image per chunk, 64 chunks per layer and
+    pass, and :func:`unfold`'s checks and :func:`workspace` per chunk cost
+    more than a tenth of the copy itself. Columns as :func:`unfold`'s:
+    (m, C*kh*kw, Ho*Wo) per chunk of m images when ``batch_major``, else
+    (C*kh*kw, m*Ho*Wo). ``x=None`` gives the buffer alone (:meth:`buffer`).
+    """
+
+    __slots__ = ("x", "g", "batch_major", "n", "c", "k", "p", "step", "_flat", "_kernel", "_pads")
+
+    def __init__(self, x, g: ConvGeometry, batch_major: bool, n: int, c: int, dtype, xp, name: str = "cols"):
+        self.x, self.g, self.batch_major, self.n, self.c = x, g, batch_major, n, c
+        self.k, self.p = c * g.kk, g.ho * g.wo
+        self.step = chunk_images(self.k * self.p, xp.dtype(dtype).itemsize, n)
+        self._flat = workspace(name, (self.step * self.k * self.p,), dtype, xp)
+        self._kernel = None if x is None else im2col_kernels(x, self._flat)
+        self._pads = (0, 0) if x is None or _is_padded(x, g) else (g.pads[0][0], g.pads[1][0])
+
+    def buffer(self, m: int):
+        """The buffer shaped as the columns of m images (contents undefined)."""
+        size = m * self.k * self.p
+        if self.batch_major:
+            return self._flat[:size].reshape(m, self.k, self.p)
+        return self._flat[:size].reshape(self.k, m * self.p)
+
+    def unfold(self, a: int, m: int):
+        """The columns of images [a, a + m), in :meth:`buffer`'s array."""
+        out = self.buffer(m)
+        x, g = self.x[a:a + m], self.g
+        if self._kernel is None:
+            return unfold(x, g, out, self.batch_major)
+        self._kernel.unfold(x, out.reshape(_planes(g, m, self.c, self.batch_major)), g.kh, g.kw, g.sh, g.sw,
+                            g.dh, g.dw, self._pads[0], self._pads[1], self.batch_major)
+        return out
+
+
 def fold_add(cols, dxpad, g: ConvGeometry, batch_major: bool = False):
     """Add columns back onto a padded input grid: the adjoint of :func:`unfold`.
 
