@@ -17,7 +17,8 @@ floats (never runs of ``C``, which are 1-3 floats in a first layer).
 ``col2im`` is its exact adjoint: ``<im2col(x), c> == <x, col2im(c)>``.
 
 The ops build ``cols`` a batch chunk at a time into a reused buffer
-(:func:`workspace`), so the columns of a whole batch never exist at once.
+(:class:`ColumnChunks` over :func:`workspace`), so the columns of a whole
+batch never exist at once.
 
 With Numba installed and enabled (:func:`ngrad.backend.numba_kernels`),
 :func:`unfold` and :func:`col2im` run compiled loops

@@ -78,6 +78,27 @@ def test_compiled_unfold_is_the_numpy_copy(dtype, batch_major):
         _same_bits(_with_kernels(True, unfold, pad2d(x, g.pads), g, None, batch_major), want)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("batch_major", [False, True])
+def test_column_chunks_are_the_batch_columns_chunk_by_chunk(monkeypatch, compiled, batch_major):
+    rng = np.random.default_rng(4)
+    n, c, h = 7, 3, 6
+    g = conv_geometry("test", (h, h), 3, 1, "same")
+    x = rng.standard_normal((n, c, h, h)).astype(np.float32)
+    want = _with_kernels(False, im2col, x, g, batch_major)
+    k, p = c * g.kk, g.ho * g.wo
+    monkeypatch.setattr(conv_utils, "CHUNK_BYTES", 3 * k * p * 4)  # chunks of 3, 3 and 1 images
+    for source in (x, pad2d(x, g.pads)):  # unpadded (compiled forward) or padded (NumPy forward)
+        chunks = _with_kernels(compiled, conv_utils.ColumnChunks, source, g, batch_major, n, c, x.dtype, np)
+        assert chunks.step == 3 and (chunks._kernel is not None) == compiled
+        for a in range(0, n, chunks.step):
+            m = min(n, a + chunks.step) - a
+            got = chunks.unfold(a, m)
+            assert got.shape == ((m, k, p) if batch_major else (k, m * p))
+            _same_bits(got, want[a:a + m] if batch_major else want[:, a * p:(a + m) * p])
+            assert np.shares_memory(got, chunks.buffer(m))  # one reused buffer
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch_major", [False, True])
 def test_compiled_col2im_sums_in_the_numpy_order(dtype, batch_major):
