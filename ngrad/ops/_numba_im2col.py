@@ -22,7 +22,8 @@ The numbers are NumPy's bit for bit: im2col is a pure copy, and col2im adds
 the kernel offsets (i, j) onto a zeroed plane in the order of
 :func:`ngrad.ops.conv_utils.fold_add`'s offset loop.
 
-Imported only through :func:`ngrad.backend.numba_kernels` (Numba installed and
+Both release the GIL, so that batch chunks can run on several threads
+(:mod:`ngrad.ops._parallel`). Imported only through :func:`ngrad.backend.numba_kernels` (Numba installed and
 not switched off); :mod:`ngrad.ops.conv_utils` calls it with C-contiguous
 NumPy arrays of one float dtype. Column layouts as in that module: planar
 (C, kh, kw, n, Ho, Wo) and batch-major (n, C, kh, kw, Ho, Wo).
@@ -119,7 +120,7 @@ def _plane_index(b, ch, i, j, n, c, kh, kw, batch_major):
     return ((ch * kh + i) * kw + j) * n + b  # (C, kh, kw, n)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def unfold(x, out, kh, kw, sh, sw, dh, dw, pt, pl, batch_major):
     """Columns of x (n, C, H, W), padded on the fly by ``pt`` rows at the top and
     ``pl`` columns at the left (bottom and right padding follow from the output size).
@@ -144,7 +145,7 @@ def unfold(x, out, kh, kw, sh, sw, dh, dw, pt, pl, batch_major):
                     _unfold_plane(xf, s0, w, of, d0, r0, c0, sh, sw, ho, wo, oh_lo, oh_hi, ow_lo, ow_hi)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fold(cols, dx, kh, kw, sh, sw, dh, dw, pt, pl, batch_major):
     """dx (n, C, H, W) = the sum of every column entry onto the input position it was
     copied from, padding dropped: the adjoint of :func:`unfold` (dx is overwritten).

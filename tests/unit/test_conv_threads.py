@@ -1,0 +1,128 @@
+"""Convolutions over batch chunks on several threads (ngrad.ops._parallel): the same numbers
+as one thread, BLAS at one thread inside the region and restored after it."""
+import threading
+
+import numpy as np
+import pytest
+
+import ngrad
+from ngrad import backend
+from ngrad.ops import _parallel, conv_utils
+from ngrad.ops.conv import conv2d
+
+pytest.importorskip("numba")
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+@pytest.fixture
+def blas():
+    controller = _parallel._blas_controller()
+    if controller is None:
+        pytest.skip("no single BLAS library found by threadpoolctl")
+    before = controller.num_threads
+    yield controller
+    controller.set_num_threads(before)
+
+
+def _two_blas_threads(controller):
+    controller.set_num_threads(2)
+    if controller.num_threads < 2:
+        pytest.skip("BLAS will not take 2 threads here")
+
+
+def test_split_runs_whole_chunks_over_every_image():
+    assert _parallel.split(10, 3, 2) == [(0, 6), (6, 10)]  # chunks [0,3) [3,6) | [6,9) [9,10)
+    assert _parallel.split(64, 1, 2) == [(0, 32), (32, 64)]
+    assert _parallel.split(5, 2, 4) == [(0, 2), (2, 4), (4, 5)]  # no empty run
+    for n, step, parts in [(7, 2, 3), (64, 7, 2), (1, 1, 2), (100, 9, 5)]:
+        runs = _parallel.split(n, step, parts)
+        assert runs[0][0] == 0 and runs[-1][1] == n
+        assert all(a[1] == b[0] for a, b in zip(runs, runs[1:]))
+        assert all(lo % step == 0 for lo, _ in runs)
+
+
+def test_run_uses_the_blas_threads_with_blas_at_one_thread_inside(blas):
+    _two_blas_threads(blas)
+    seen = []
+
+    def fn(lo, hi):
+        seen.append((threading.get_ident(), blas.num_threads, _parallel.workers(8)))
+        return lo, hi
+
+    assert _parallel.run(fn, 8, 2) == [(0, 4), (4, 8)]
+    assert len({ident for ident, _, _ in seen}) == 2  # the calling thread and one worker
+    assert all(threads == 1 for _, threads, _ in seen)  # BLAS at one thread meanwhile
+    assert all(nested == 1 for _, _, nested in seen)  # no nested split
+    assert blas.num_threads == 2  # restored
+
+
+def test_run_stays_on_the_calling_thread_when_blas_has_one_thread_or_one_chunk(blas):
+    blas.set_num_threads(1)
+    assert _parallel.run(lambda lo, hi: threading.get_ident(), 8, 2) == [threading.get_ident()]
+    _two_blas_threads(blas)
+    assert _parallel.run(lambda lo, hi: (lo, hi), 3, 4) == [(0, 3)]  # one chunk
+    assert _parallel.run(lambda lo, hi: (lo, hi), 8, 2, parallel=False) == [(0, 8)]
+
+
+def test_run_restores_blas_when_a_run_fails(blas):
+    _two_blas_threads(blas)
+
+    def fn(lo, hi):
+        if lo:
+            raise ValueError("worker failed")
+        return lo
+
+    with pytest.raises(ValueError, match="worker failed"):
+        _parallel.run(fn, 8, 2)
+    assert blas.num_threads == 2 and _parallel._depth == 0
+
+
+@pytest.mark.parametrize("stride, size", [(1, 16), (2, 16), (1, 6)])  # batch-major, col2im, planar columns
+def test_conv2d_on_two_threads_gives_the_one_thread_numbers(monkeypatch, blas, stride, size):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((9, 3, size, size)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    monkeypatch.setattr(conv_utils, "CHUNK_BYTES", 2 * 27 * size * size * 4)  # 2 images a chunk: 5 chunks
+
+    def run():
+        xt = ngrad.tensor(x, requires_grad=True)
+        wt = ngrad.tensor(w, requires_grad=True)
+        bt = ngrad.tensor(b, requires_grad=True)
+        y = conv2d(xt, wt, bt, stride=stride, padding=1)
+        y.backward(ngrad.tensor(np.cos(np.arange(y.size, dtype=np.float32)).reshape(y.shape)))
+        return y.numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+
+    prev = backend.set_numba_enabled(True)
+    try:
+        blas.set_num_threads(1)
+        one = run()
+        _two_blas_threads(blas)
+        calls, split = [], _parallel.split
+
+        def recording_split(*args):
+            calls.append(args)
+            return split(*args)
+
+        monkeypatch.setattr(_parallel, "split", recording_split)
+        two = run()
+    finally:
+        backend.set_numba_enabled(prev)
+    assert calls, "the chunks never ran on two threads"
+    np.testing.assert_array_equal(two[0], one[0])  # the output: disjoint images, the same GEMMs
+    np.testing.assert_array_equal(two[1], one[1])  # the input gradient likewise
+    np.testing.assert_allclose(two[2], one[2], rtol=1e-5, atol=1e-5)  # dW: the runs' sums added at the end
+    np.testing.assert_array_equal(two[3], one[3])
+
+
+
+def test_the_blas_controlled_is_numpys_even_beside_scipys():
+    pytest.importorskip("scipy.linalg")  # SciPy's wheel loads a second OpenBLAS
+    import os
+
+    found = threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers
+    chosen = _parallel._numpys_blas(found)
+    if chosen is None:
+        pytest.skip("NumPy's BLAS is not one threadpoolctl finds here")
+    numpy_dir = os.path.dirname(os.path.abspath(np.__file__))
+    assert len(found) == 1 or os.path.abspath(chosen.filepath).startswith(numpy_dir)
