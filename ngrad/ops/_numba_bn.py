@@ -29,7 +29,9 @@ NaN statistics and outputs for that channel, as NumPy does.
 ``error_model="numpy"`` makes a zero variance with ``eps=0`` give ``inf``
 rather than raise.
 
-Imported only through :func:`ngrad.backend.numba_kernels` (Numba installed and
+Both kernels release the GIL and take a channel range, so that threads can
+share the channels (:mod:`ngrad.ops._parallel`); the numbers do not depend on
+the split. Imported only through :func:`ngrad.backend.numba_kernels` (Numba installed and
 not switched off). Callers pass C-contiguous arrays of one float dtype.
 """
 from __future__ import annotations
@@ -75,8 +77,8 @@ def _affine(v, mc, sc, bc, has_bias):
     return (v - mc) * sc
 
 
-@njit(cache=True, error_model="numpy")
-def bn_forward(x3, weight, bias, has_weight, has_bias, eps, y3, mean, var, inv_std, relu=False):
+@njit(cache=True, error_model="numpy", nogil=True)
+def bn_forward(x3, weight, bias, has_weight, has_bias, eps, y3, mean, var, inv_std, relu, c_lo, c_hi):
     """Training-mode batch norm forward on ``x3`` (N, C, HW), writing ``y3`` (N, C, HW).
 
     ``weight``, ``bias`` (C,) are read only when ``has_weight`` / ``has_bias``
@@ -84,11 +86,12 @@ def bn_forward(x3, weight, bias, has_weight, has_bias, eps, y3, mean, var, inv_s
     biased ``var`` and ``inv_std = 1 / sqrt(var + eps)``, each (C,) in x's
     dtype. ``y = (x - mean) * scale + bias`` with ``scale = inv_std * weight``,
     computed in x's dtype as the NumPy path does; ``max(y, 0)`` with ``relu``.
+    Only the channels [c_lo, c_hi) (channels are independent: threads may split them).
     """
     n, nc, hw = x3.shape
     m = n * hw
     acc = np.empty(hw)  # float64 partial sums
-    for c in range(nc):
+    for c in range(c_lo, c_hi):
         mu = _channel_sum(x3, c, acc) / m
         v = _channel_centred_sq(x3, c, mu, acc) / m  # two passes: exact centring, no cancellation
         mean[c] = mu
@@ -108,8 +111,8 @@ def bn_forward(x3, weight, bias, has_weight, has_bias, eps, y3, mean, var, inv_s
                     out[b] = _affine(row[b], mc, sc, bc, has_bias)
 
 
-@njit(cache=True, error_model="numpy")
-def bn_backward(x3, g3, mean, inv_std, weight, has_weight, bias, has_bias, relu, need_x, gx3, gw, gb):
+@njit(cache=True, error_model="numpy", nogil=True)
+def bn_backward(x3, g3, mean, inv_std, weight, has_weight, bias, has_bias, relu, need_x, gx3, gw, gb, c_lo, c_hi):
     """Training-mode batch norm backward on ``x3``, ``g3`` (N, C, HW), the forward's ``mean``, ``inv_std`` (C,).
 
     Writes ``gb = sum(g)`` and ``gw = sum(g * (x - mean)) * inv_std`` (C,) and,
@@ -117,13 +120,14 @@ def bn_backward(x3, g3, mean, inv_std, weight, has_weight, bias, has_bias, relu,
     with ``k = inv_std * weight`` (``weight`` read only when ``has_weight``).
     With ``relu``, ``g`` is first ``g * (y > 0)``, ``y`` recomputed from x, the
     weight and ``bias`` (C,) (read only when ``has_bias``) as :func:`bn_forward` computes it.
+    Only the channels [c_lo, c_hi).
     """
     n, nc, hw = x3.shape
     m = n * hw
     acc_g = np.empty(hw)  # float64 partial sums of g
     acc_s = np.empty(hw)  # float64 partial sums of g * (x - mean)
     one, zero = g3.dtype.type(1), g3.dtype.type(0)
-    for c in range(nc):
+    for c in range(c_lo, c_hi):
         mc = mean[c]
         mu = np.float64(mc)
         sc = inv_std[c] * weight[c] if has_weight else inv_std[c]  # the forward's scale

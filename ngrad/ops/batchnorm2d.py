@@ -49,6 +49,7 @@ import numpy
 from ngrad.backend import get_array_module, numba_kernels
 from ngrad.errors import ShapeError
 from ngrad.function import Function
+from ngrad.ops import _parallel
 from ngrad.ops._util import as_tensor
 from ngrad.ops.activation import relu as _relu_op, relu_backward_array, relu_forward_array
 
@@ -161,8 +162,12 @@ def _forward_compiled(k, x3, weight, bias, eps, relu=False):
     dtype = x3.dtype
     y = numpy.empty_like(x3)
     mean, var, inv_std = numpy.empty(c, dtype), numpy.empty(c, dtype), numpy.empty(c, dtype)
-    k.bn_forward(x3, mean if weight is None else weight, mean if bias is None else bias,  # mean: an unread stand-in
-                 weight is not None, bias is not None, float(eps), y, mean, var, inv_std, bool(relu))
+
+    def channels(lo, hi):
+        k.bn_forward(x3, mean if weight is None else weight, mean if bias is None else bias,  # mean: an unread stand-in
+                     weight is not None, bias is not None, float(eps), y, mean, var, inv_std, bool(relu), lo, hi)
+
+    _parallel.run(channels, c, 1, x3.size >= _parallel.MIN_WORK)  # channels split between BLAS's threads
     return y, mean, var, inv_std
 
 
@@ -205,8 +210,13 @@ def _backward_compiled(k, ctx, x, weight, bias, g, need_x):
     gx = numpy.empty_like(x) if need_x else None
     gx3 = numpy.empty((0, 0, 0), x.dtype) if gx is None else _view3(gx, False)  # an empty stand-in: not written
     stand_in = ctx.inv_std  # read by the kernel only where the flag next to it is set
-    k.bn_backward(x3, g3, ctx.mean, ctx.inv_std, stand_in if weight is None else weight, weight is not None,
-                  stand_in if bias is None else bias, bias is not None, bool(ctx.relu), bool(need_x), gx3, gw, gb)
+
+    def channels(lo, hi):
+        k.bn_backward(x3, g3, ctx.mean, ctx.inv_std, stand_in if weight is None else weight, weight is not None,
+                      stand_in if bias is None else bias, bias is not None, bool(ctx.relu), bool(need_x), gx3, gw, gb,
+                      lo, hi)
+
+    _parallel.run(channels, c, 1, x3.size >= _parallel.MIN_WORK)
     return gx, gw, gb
 
 

@@ -1,5 +1,6 @@
-"""Convolutions over batch chunks on several threads (ngrad.ops._parallel): the same numbers
-as one thread, BLAS at one thread inside the region and restored after it."""
+"""Convolutions over batch chunks and batch norm over channels on several threads
+(ngrad.ops._parallel): the same numbers as one thread, BLAS at one thread inside the region and
+restored after it."""
 import threading
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 import ngrad
 from ngrad import backend
 from ngrad.ops import _parallel, conv_utils
+from ngrad.ops.batchnorm2d import batch_norm2d
 from ngrad.ops.conv import conv2d
 
 pytest.importorskip("numba")
@@ -126,3 +128,40 @@ def test_the_blas_controlled_is_numpys_even_beside_scipys():
         pytest.skip("NumPy's BLAS is not one threadpoolctl finds here")
     numpy_dir = os.path.dirname(os.path.abspath(np.__file__))
     assert len(found) == 1 or os.path.abspath(chosen.filepath).startswith(numpy_dir)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_batch_norm2d_on_two_threads_gives_the_one_thread_numbers(monkeypatch, blas, relu):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 6, 5, 5)).astype(np.float32)
+    gamma = rng.standard_normal(6).astype(np.float32)
+    beta = rng.standard_normal(6).astype(np.float32)
+    monkeypatch.setattr(_parallel, "MIN_WORK", 0)  # split even these few channels
+
+    def run():
+        xt = ngrad.tensor(x, requires_grad=True)
+        wt = ngrad.tensor(gamma, requires_grad=True)
+        bt = ngrad.tensor(beta, requires_grad=True)
+        rm, rv = np.zeros(6, np.float32), np.ones(6, np.float32)
+        y = batch_norm2d(xt, rm, rv, wt, bt, training=True, activation="relu" if relu else None)
+        y.backward(ngrad.tensor(np.sin(np.arange(y.size, dtype=np.float32)).reshape(y.shape)))
+        return y.numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy(), rm, rv
+
+    prev = backend.set_numba_enabled(True)
+    try:
+        blas.set_num_threads(1)
+        one = run()
+        _two_blas_threads(blas)
+        calls, split = [], _parallel.split
+
+        def recording_split(*args):
+            calls.append(args)
+            return split(*args)
+
+        monkeypatch.setattr(_parallel, "split", recording_split)
+        two = run()
+    finally:
+        backend.set_numba_enabled(prev)
+    assert calls, "the channels never ran on two threads"
+    for a, b in zip(two, one):  # channels are independent: the same bits
+        np.testing.assert_array_equal(a, b)
