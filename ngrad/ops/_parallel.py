@@ -1,4 +1,5 @@
-"""A convolution's batch chunks on several threads, with BLAS at one thread meanwhile.
+"""A convolution's batch chunks (and batch norm's channels) on several threads, with BLAS
+at one thread meanwhile.
 
 The im2col convolutions (:mod:`ngrad.ops.conv`) run a loop over batch chunks:
 unfold a chunk (a compiled kernel that releases the GIL), then a few small
@@ -19,6 +20,10 @@ runs and BLAS is left alone. Each worker builds its columns in its own buffer
 images of the output; sums over chunks (the weight gradient) are added in
 chunk order on the calling thread, so the numbers are those of the serial
 loop bit for bit, whatever the thread count.
+
+The compiled BatchNorm2d kernels (:mod:`ngrad.ops._numba_bn`) share out
+their channels the same way: channels are independent, so the numbers are
+the same bits on any number of threads.
 
 While a parallel region runs, BLAS calls from other threads of the process
 also run on one thread.
@@ -118,9 +123,9 @@ def split(n: int, step: int, parts: int) -> list:
 
 
 def run(fn, n: int, step: int, parallel: bool = True) -> list:
-    """``fn(lo, hi)`` over runs of the images [0, n) in chunks of ``step``: on the calling thread
-    alone, or split between :func:`workers` threads (BLAS at one thread until all are done).
-    Returns the results in image order, one per run."""
+    """``fn(lo, hi)`` over runs of the items [0, n) (images, channels) in chunks of ``step``: on
+    the calling thread alone, or split between :func:`workers` threads (BLAS at one thread until
+    all are done). Returns the results in item order, one per run."""
     count = workers(-(-n // step)) if parallel else 1
     if count == 1:  # (one chunk: BLAS keeps its threads, which pay on one large GEMM)
         return [fn(0, n)]
