@@ -32,6 +32,28 @@ def _two_blas_threads(controller):
         pytest.skip("BLAS will not take 2 threads here")
 
 
+def _on_one_and_two_threads(monkeypatch, blas, run):
+    """``run()`` with the compiled kernels, BLAS at one thread and then at two; checks that the
+    second really split its work between threads. -> (one-thread result, two-thread result)."""
+    prev = backend.set_numba_enabled(True)
+    try:
+        blas.set_num_threads(1)
+        one = run()
+        _two_blas_threads(blas)
+        calls, split = [], _parallel.split
+
+        def recording_split(*args):
+            calls.append(args)
+            return split(*args)
+
+        monkeypatch.setattr(_parallel, "split", recording_split)
+        two = run()
+    finally:
+        backend.set_numba_enabled(prev)
+    assert calls, "the work never ran on two threads"
+    return one, two
+
+
 def test_split_runs_whole_chunks_over_every_image():
     assert _parallel.split(10, 3, 2) == [(0, 6), (6, 10)]  # chunks [0,3) [3,6) | [6,9) [9,10)
     assert _parallel.split(64, 1, 2) == [(0, 32), (32, 64)]
@@ -95,27 +117,11 @@ def test_conv2d_on_two_threads_gives_the_one_thread_numbers(monkeypatch, blas, s
         y.backward(ngrad.tensor(np.cos(np.arange(y.size, dtype=np.float32)).reshape(y.shape)))
         return y.numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
 
-    prev = backend.set_numba_enabled(True)
-    try:
-        blas.set_num_threads(1)
-        one = run()
-        _two_blas_threads(blas)
-        calls, split = [], _parallel.split
-
-        def recording_split(*args):
-            calls.append(args)
-            return split(*args)
-
-        monkeypatch.setattr(_parallel, "split", recording_split)
-        two = run()
-    finally:
-        backend.set_numba_enabled(prev)
-    assert calls, "the chunks never ran on two threads"
+    one, two = _on_one_and_two_threads(monkeypatch, blas, run)
     np.testing.assert_array_equal(two[0], one[0])  # the output: disjoint images, the same GEMMs
     np.testing.assert_array_equal(two[1], one[1])  # the input gradient likewise
     np.testing.assert_allclose(two[2], one[2], rtol=1e-5, atol=1e-5)  # dW: the runs' sums added at the end
     np.testing.assert_array_equal(two[3], one[3])
-
 
 
 def test_the_blas_controlled_is_numpys_even_beside_scipys():
@@ -147,21 +153,6 @@ def test_batch_norm2d_on_two_threads_gives_the_one_thread_numbers(monkeypatch, b
         y.backward(ngrad.tensor(np.sin(np.arange(y.size, dtype=np.float32)).reshape(y.shape)))
         return y.numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy(), rm, rv
 
-    prev = backend.set_numba_enabled(True)
-    try:
-        blas.set_num_threads(1)
-        one = run()
-        _two_blas_threads(blas)
-        calls, split = [], _parallel.split
-
-        def recording_split(*args):
-            calls.append(args)
-            return split(*args)
-
-        monkeypatch.setattr(_parallel, "split", recording_split)
-        two = run()
-    finally:
-        backend.set_numba_enabled(prev)
-    assert calls, "the channels never ran on two threads"
+    one, two = _on_one_and_two_threads(monkeypatch, blas, run)
     for a, b in zip(two, one):  # channels are independent: the same bits
         np.testing.assert_array_equal(a, b)
