@@ -48,6 +48,18 @@ _depth = 0  # parallel regions running (they may nest or overlap from several th
 _saved = 1  # BLAS's thread count before the outermost region
 
 
+def _after_fork_in_child() -> None:
+    """A forked child (e.g. a process pool's worker) has none of the parent's threads: forget the
+    pool and any region that was running, and take a fresh lock (the parent's may have been held)."""
+    global _lock, _pool, _pool_size, _depth
+    _lock = threading.Lock()
+    _pool, _pool_size, _depth = None, 0, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _blas_controller():
     """threadpoolctl's controller of the BLAS that NumPy calls, or None (no threadpoolctl, or
     no BLAS that is NumPy's)."""

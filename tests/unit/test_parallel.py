@@ -156,3 +156,19 @@ def test_batch_norm2d_on_two_threads_gives_the_one_thread_numbers(monkeypatch, b
     one, two = _on_one_and_two_threads(monkeypatch, blas, run)
     for a, b in zip(two, one):  # channels are independent: the same bits
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_its_own_threads(blas):
+    import multiprocessing
+
+    _two_blas_threads(blas)
+    assert _parallel.run(lambda lo, hi: (lo, hi), 8, 2) == [(0, 4), (4, 8)]  # the parent's pool exists now
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:  # the child would wait forever on the parent's dead worker thread
+        result = pool.apply_async(_parallel_run_in_child).get(timeout=60)
+    assert result == [(0, 4), (4, 8)]
+
+
+def _parallel_run_in_child():
+    return _parallel.run(lambda lo, hi: (lo, hi), 8, 2)
