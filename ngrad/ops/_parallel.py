@@ -17,9 +17,11 @@ The number of threads follows BLAS's own setting, so ``OPENBLAS_NUM_THREADS=1``
 thread. Without threadpoolctl, or without the compiled kernels, nothing here
 runs and BLAS is left alone. Each worker builds its columns in its own buffer
 (:func:`ngrad.ops.conv_utils.workspace` is per thread) and writes disjoint
-images of the output; sums over chunks (the weight gradient) are added in
-chunk order on the calling thread, so the numbers are those of the serial
-loop bit for bit, whatever the thread count.
+images of the output, so the output and the input gradient are the serial
+loop's numbers bit for bit. A sum over chunks (the weight gradient) is summed
+by each thread over its own chunks, in order, and the threads' sums are added
+on the calling thread: on one thread the serial numbers, on more the same up
+to rounding.
 
 The compiled BatchNorm2d kernels (:mod:`ngrad.ops._numba_bn`) share out
 their channels the same way: channels are independent, so the numbers are

@@ -30,6 +30,10 @@ How it is computed (machinery in :mod:`ngrad.ops.conv_utils`):
   (``dW = flip(cols(dY) @ X.T)``), so the input is not unfolded again: the
   backward of a ResNet 3x3 layer 10-20 % faster.
 - 1x1 convolutions without padding or groups skip im2col: one batched GEMM.
+- with BLAS on several threads, the chunks (and a large 1x1 convolution's
+  images) are split between those threads, BLAS at one thread meanwhile
+  (:mod:`ngrad.ops._parallel`): small GEMMs run faster whole on one core than
+  split over two.
 - conv_transpose2d is the adjoint of conv2d: its forward is conv2d's input
   gradient and its backward conv2d's forward and weight gradient.
 - conv2d_relu_max_pool2d runs conv + bias + ReLU + max pool in one compiled
@@ -56,8 +60,8 @@ from ngrad.backend import get_array_module, numba_kernels
 from ngrad.backend import numba_enabled, set_numba_enabled  # noqa: F401 - the switch, also reachable here
 from ngrad.errors import ShapeError
 from ngrad.function import Function
-from ngrad.ops._util import as_tensor
 from ngrad.ops import _parallel
+from ngrad.ops._util import as_tensor
 from ngrad.ops.conv_utils import (
     ColumnChunks,
     ConvGeometry,
