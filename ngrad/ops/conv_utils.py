@@ -352,13 +352,13 @@ class ColumnChunks:
     (C*kh*kw, m*Ho*Wo). ``x=None`` gives the buffer alone (:meth:`buffer`).
     """
 
-    __slots__ = ("x", "g", "batch_major", "n", "c", "k", "p", "step", "_flat", "_kernel", "_pads")
+    __slots__ = ("x", "g", "batch_major", "c", "k", "p", "step", "_flat", "_kernel", "_pads")
 
-    def __init__(self, x, g: ConvGeometry, batch_major: bool, n: int, c: int, dtype, xp, name: str = "cols"):
-        self.x, self.g, self.batch_major, self.n, self.c = x, g, batch_major, n, c
+    def __init__(self, x, g: ConvGeometry, batch_major: bool, n: int, c: int, dtype, xp):
+        self.x, self.g, self.batch_major, self.c = x, g, batch_major, c
         self.k, self.p = c * g.kk, g.ho * g.wo
         self.step = chunk_images(self.k * self.p, xp.dtype(dtype).itemsize, n)
-        self._flat = workspace(name, (self.step * self.k * self.p,), dtype, xp)
+        self._flat = workspace("cols", (self.step * self.k * self.p,), dtype, xp)
         self._kernel = None if x is None else im2col_kernels(x, self._flat)
         self._pads = (0, 0) if x is None or _is_padded(x, g) else (g.pads[0][0], g.pads[1][0])
 

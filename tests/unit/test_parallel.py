@@ -101,19 +101,22 @@ def test_run_restores_blas_when_a_run_fails(blas):
     assert blas.num_threads == 2 and _parallel._depth == 0
 
 
-@pytest.mark.parametrize("stride, size", [(1, 16), (2, 16), (1, 6)])  # batch-major, col2im, planar columns
-def test_conv2d_on_two_threads_gives_the_one_thread_numbers(monkeypatch, blas, stride, size):
+@pytest.mark.parametrize("kernel, stride, size", [(3, 1, 16), (3, 2, 16), (3, 1, 6),  # batch-major, col2im, planar
+                                                  (1, 1, 6), (1, 2, 6)])  # 1x1: images split, no columns
+def test_conv2d_on_two_threads_gives_the_one_thread_numbers(monkeypatch, blas, kernel, stride, size):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((9, 3, size, size)).astype(np.float32)
-    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    w = rng.standard_normal((4, 3, kernel, kernel)).astype(np.float32)
     b = rng.standard_normal(4).astype(np.float32)
-    monkeypatch.setattr(conv_utils, "CHUNK_BYTES", 2 * 27 * size * size * 4)  # 2 images a chunk: 5 chunks
+    monkeypatch.setattr(conv_utils, "CHUNK_BYTES", 2 * 27 * size * size * 4)  # 3x3: 2 images a chunk, 5 chunks
+    monkeypatch.setattr(_parallel, "MIN_GEMM", 0)  # 1x1: split even these small GEMMs
+    monkeypatch.setattr(_parallel, "MIN_WORK", 0)
 
     def run():
         xt = ngrad.tensor(x, requires_grad=True)
         wt = ngrad.tensor(w, requires_grad=True)
         bt = ngrad.tensor(b, requires_grad=True)
-        y = conv2d(xt, wt, bt, stride=stride, padding=1)
+        y = conv2d(xt, wt, bt, stride=stride, padding=1 if kernel == 3 else 0)
         y.backward(ngrad.tensor(np.cos(np.arange(y.size, dtype=np.float32)).reshape(y.shape)))
         return y.numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
 
