@@ -167,7 +167,7 @@ def _forward_compiled(k, x3, weight, bias, eps, relu=False):
         k.bn_forward(x3, mean if weight is None else weight, mean if bias is None else bias,  # mean: an unread stand-in
                      weight is not None, bias is not None, float(eps), y, mean, var, inv_std, bool(relu), lo, hi)
 
-    _parallel.run(channels, c, 1, x3.size >= _parallel.MIN_WORK)  # channels split between BLAS's threads
+    _parallel.run(channels, c, 1, x3.size >= _parallel.MIN_ELEMENTS)  # channels split between BLAS's threads
     return y, mean, var, inv_std
 
 
@@ -216,7 +216,7 @@ def _backward_compiled(k, ctx, x, weight, bias, g, need_x):
                       stand_in if bias is None else bias, bias is not None, bool(ctx.relu), bool(need_x), gx3, gw, gb,
                       lo, hi)
 
-    _parallel.run(channels, c, 1, x3.size >= _parallel.MIN_WORK)
+    _parallel.run(channels, c, 1, x3.size >= _parallel.MIN_ELEMENTS)
     return gx, gw, gb
 
 

@@ -30,6 +30,11 @@ How it is computed (machinery in :mod:`ngrad.ops.conv_utils`):
   (``dW = flip(cols(dY) @ X.T)``), so the input is not unfolded again: the
   backward of a ResNet 3x3 layer 10-20 % faster.
 - 1x1 convolutions without padding or groups skip im2col: one batched GEMM.
+- with Numba, each run of chunks is one compiled call that releases the GIL
+  (:mod:`ngrad.ops._numba_conv_loops`): the same im2col kernels and the
+  GEMMs through NumPy's own ``cblas_?gemm`` (:mod:`ngrad.ops._blas`), so the
+  numbers are the Python loop's bit for bit; the Python loop runs where that
+  GEMM is not found or NumPy would call GEMV (a GEMM side of 1).
 - with BLAS on several threads, the chunks (and a large 1x1 convolution's
   images) are split between those threads, BLAS at one thread meanwhile
   (:mod:`ngrad.ops._parallel`): small GEMMs run faster whole on one core than
@@ -60,7 +65,7 @@ from ngrad.backend import get_array_module, numba_kernels
 from ngrad.backend import numba_enabled, set_numba_enabled  # noqa: F401 - the switch, also reachable here
 from ngrad.errors import ShapeError
 from ngrad.function import Function
-from ngrad.ops import _parallel
+from ngrad.ops import _blas, _parallel
 from ngrad.ops._util import as_tensor
 from ngrad.ops.conv_utils import (
     ColumnChunks,
@@ -76,6 +81,7 @@ from ngrad.ops.conv_utils import (
     pair,
     planar_to_nchw,
     same_padding,
+    source_pads,
     unfold_source,
     use_batch_major,
     workspace,
@@ -99,6 +105,23 @@ def _common(x, w):
     return xp, dtype, x.astype(dtype, copy=False), w.astype(dtype, copy=False)
 
 
+def _chunk_loops(sides, *arrays):
+    """(the compiled chunk loops of :mod:`ngrad.ops._numba_conv_loops`, NumPy's GEMM address)
+    when they can take ``arrays`` (the compiled im2col can: NumPy, C-contiguous, one float
+    dtype; and NumPy's GEMM was found) and every GEMM side in ``sides`` is above 1 (NumPy
+    calls GEMV or a dot for a side of 1, whose sums may round differently), else None."""
+    if min(sides) < 2 or im2col_kernels(*arrays) is None:
+        return None
+    fn = _blas.gemm_address(arrays[0].dtype)
+    loops = numba_kernels("ops._numba_conv_loops") if fn is not None else None
+    return None if loops is None else (loops, fn)
+
+
+def _stub(dtype, ndim=1):
+    """An empty array standing in for an argument a compiled loop does not read."""
+    return numpy.empty((0,) * ndim, dtype)
+
+
 def conv_forward(x, w, g: ConvGeometry, groups=1, bias=None):
     """x (N, C, H, W), w (F, C/groups, kh, kw), bias (F,) -> (y (N, F, Ho, Wo), xs).
 
@@ -117,6 +140,22 @@ def conv_forward(x, w, g: ConvGeometry, groups=1, bias=None):
     w3 = w.reshape(groups, fg, kg)  # (G, F/G, K/G)
     y = xp.empty((n, f, g.ho, g.wo), dtype=dtype)
     batch_major = use_batch_major(g)
+    step = chunk_images(k * p, dtype.itemsize, n)
+    with_bias = bias is not None
+    w3c = xp.ascontiguousarray(w3)
+    compiled = _chunk_loops((fg, p), xs, w3c, y, *((bias,) if with_bias else ()))
+    if compiled is not None:  # each run of chunks one call without the GIL
+        loops, fn = compiled
+        pt, pl = source_pads(xs, g)
+
+        def images(lo, hi):
+            cols = workspace("cols", (step * k * p,), dtype, xp)
+            prod = _stub(dtype) if batch_major else workspace("prod", (f * step * p,), dtype, xp)
+            loops.forward(fn, xs, w3c, y, bias if with_bias else _stub(dtype), with_bias, cols, prod,
+                          g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, pt, pl, batch_major, lo, hi, step)
+
+        _parallel.run(images, n, step)
+        return y, xs
 
     def images(lo, hi):  # y[lo:hi] from xs[lo:hi], a chunk at a time
         chunks = ColumnChunks(xs[lo:hi], g, batch_major, hi - lo, c, dtype, xp)
@@ -133,7 +172,7 @@ def conv_forward(x, w, g: ConvGeometry, groups=1, bias=None):
                 xp.matmul(w3, cols.reshape(groups, kg, m * p), out=prod.reshape(groups, fg, m * p))
                 planar_to_nchw(prod.reshape(f, m, p), ym, bias)
 
-    _parallel.run(images, n, chunk_images(k * p, dtype.itemsize, n), im2col_kernels(xs) is not None)
+    _parallel.run(images, n, step, im2col_kernels(xs) is not None)
     return y, xs
 
 
@@ -154,6 +193,8 @@ def conv_backward(gy, w, g: ConvGeometry, groups, x_shape, xs=None, need_x=True,
             return _grads_by_correlation(gy, w, g, x)
         dx = _input_grad_by_correlation(gy, w, g, groups)
         need_x = False
+    if not (need_x or need_w):
+        return dx, None
     n, f = gy.shape[:2]
     c = x_shape[1]
     k, p = c * g.kk, g.ho * g.wo
@@ -165,6 +206,30 @@ def conv_backward(gy, w, g: ConvGeometry, groups, x_shape, xs=None, need_x=True,
         if im2col_kernels(dx) is None:  # NumPy: fold into a zeroed padded grid, cropped at the end
             dxpad = xp.zeros((n, c, g.hp, g.wp), dtype=dtype)  # (N, C, Hp, Wp)
     batch_major = use_batch_major(g)
+    step = chunk_images(k * p, dtype.itemsize, n)
+    compiled = None
+    if dxpad is None:
+        gy = gy if gy.flags.c_contiguous else xp.ascontiguousarray(gy)
+        compiled = _chunk_loops((kg, fg, p), gy, xp.ascontiguousarray(w3), *((xs,) if need_w else ()),
+                                *((dx,) if need_x else ()))
+    if compiled is not None:  # each run of chunks one call without the GIL
+        loops, fn = compiled
+        w3c = xp.ascontiguousarray(w3)
+        xpt, xpl = source_pads(xs, g) if need_w else (0, 0)
+
+        def images(lo, hi):
+            dwt = xp.zeros((groups, kg, fg), dtype=dtype)  # the run's sum of cols @ gy.T, per group
+            cols = workspace("cols", (step * k * p,), dtype, xp)
+            parts = workspace("parts", ((step if batch_major else 1) * k * fg,), dtype, xp)
+            gplanar = _stub(dtype) if batch_major else workspace("gplanar", (f * step * p,), dtype, xp)
+            loops.backward(fn, gy, w3c, xs if need_w else _stub(dtype, 4), dx if need_x else _stub(dtype, 4), dwt,
+                           parts, cols, gplanar, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, xpt, xpl, g.pads[0][0],
+                           g.pads[1][0], batch_major, need_w, need_x, lo, hi, step)
+            return dwt
+
+        runs = _parallel.run(images, n, step)
+        dw = xp.ascontiguousarray(_sum_runs(runs).swapaxes(-1, -2)).reshape(w.shape) if need_w else None
+        return dx, dw
 
     def images(lo, hi):  # dx[lo:hi] and this run's part of dW (G, F/G, K/G), a chunk at a time
         chunks = ColumnChunks(xs[lo:hi] if need_w else None, g, batch_major, hi - lo, c, dtype, xp)
@@ -193,7 +258,7 @@ def conv_backward(gy, w, g: ConvGeometry, groups, x_shape, xs=None, need_x=True,
         return dw_run
 
     compiled = dxpad is None and (not need_w or im2col_kernels(xs) is not None)  # every chunk's copy releases the GIL
-    runs = _parallel.run(images, n, chunk_images(k * p, dtype.itemsize, n), compiled)
+    runs = _parallel.run(images, n, step, compiled)
     dw3 = _sum_runs(runs) if need_w else None
     if dxpad is not None:
         dx[...] = crop2d(dxpad, g.pads)
@@ -262,6 +327,23 @@ def _grads_by_correlation(gy, w, g: ConvGeometry, x):
     k, p = f * kh * kw, g.h * g.w
     dx = xp.empty((n, c, g.h, g.w), dtype=dtype)
     batch_major = use_batch_major(gt)
+    step = chunk_images(k * p, dtype.itemsize, n)
+    compiled = _chunk_loops((c, k, p), gy, wt, x, dx)
+    if compiled is not None:  # each run of chunks one call without the GIL
+        loops, fn = compiled
+        pt, pl = source_pads(gy, gt)
+
+        def images(lo, hi):
+            r = xp.zeros((k, c), dtype=dtype)
+            cols = workspace("cols", (step * k * p,), dtype, xp)
+            parts = workspace("parts", ((step if batch_major else 1) * k * c,), dtype, xp)
+            prod, xplanar = ((_stub(dtype), _stub(dtype)) if batch_major else
+                             (workspace("prod", (c * step * p,), dtype, xp), workspace("xplanar", (c * step * p,), dtype, xp)))
+            loops.correlation_grads(fn, gy, wt, x, dx, r, parts, cols, prod, xplanar, gt.kh, gt.kw, gt.dh, gt.dw,
+                                    pt, pl, batch_major, lo, hi, step)
+            return r
+
+        return dx, _correlation_weight_grad(_sum_runs(_parallel.run(images, n, step)), f, kh, kw, c, xp)
 
     def images(lo, hi):  # dx[lo:hi] and this run's part of sum(cols @ x.T) (K, C), a chunk at a time
         chunks = ColumnChunks(gy[lo:hi], gt, batch_major, hi - lo, f, dtype, xp)
@@ -281,10 +363,14 @@ def _grads_by_correlation(gy, w, g: ConvGeometry, x):
                 r += cols.dot(xs.T)  # (K, C)
         return r
 
-    runs = _parallel.run(images, n, chunk_images(k * p, dtype.itemsize, n), im2col_kernels(gy) is not None)
-    r = _sum_runs(runs)  # (K, C): the sum over the images of cols @ x.T
+    runs = _parallel.run(images, n, step, im2col_kernels(gy) is not None)
+    return dx, _correlation_weight_grad(_sum_runs(runs), f, kh, kw, c, xp)
+
+
+def _correlation_weight_grad(r, f, kh, kw, c, xp):
+    """dW (F, C, kh, kw) from r (K, C), the sum over the images of cols(gy) @ x.T."""
     dw = r.reshape(f, kh, kw, c)[:, ::-1, ::-1].transpose(0, 3, 1, 2)  # (F, C, kh, kw)
-    return dx, xp.ascontiguousarray(dw)
+    return xp.ascontiguousarray(dw)
 
 
 def _strided_input(x, g):

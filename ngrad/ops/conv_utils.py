@@ -295,6 +295,12 @@ def _is_padded(x, g: ConvGeometry) -> bool:
     return False
 
 
+def source_pads(x, g: ConvGeometry) -> tuple:
+    """(top, left): the padding the compiled im2col adds to x (n, C, ., .) for ``g``, nothing
+    when x is already the padded input (see :func:`unfold`)."""
+    return (0, 0) if _is_padded(x, g) else (g.pads[0][0], g.pads[1][0])
+
+
 def _planes(g: ConvGeometry, n: int, c: int, batch_major: bool) -> tuple:
     """The column matrix's shape as planes: (n, C, kh, kw, Ho, Wo) or, planar, (C, kh, kw, n, Ho, Wo)."""
     if batch_major:
@@ -360,7 +366,7 @@ class ColumnChunks:
         self.step = chunk_images(self.k * self.p, xp.dtype(dtype).itemsize, n)
         self._flat = workspace("cols", (self.step * self.k * self.p,), dtype, xp)
         self._kernel = None if x is None else im2col_kernels(x, self._flat)
-        self._pads = (0, 0) if x is None or _is_padded(x, g) else (g.pads[0][0], g.pads[1][0])
+        self._pads = (0, 0) if x is None else source_pads(x, g)
 
     def buffer(self, m: int):
         """The buffer shaped as the columns of m images (contents undefined)."""

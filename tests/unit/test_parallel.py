@@ -145,7 +145,7 @@ def test_batch_norm2d_on_two_threads_gives_the_one_thread_numbers(monkeypatch, b
     x = rng.standard_normal((4, 6, 5, 5)).astype(np.float32)
     gamma = rng.standard_normal(6).astype(np.float32)
     beta = rng.standard_normal(6).astype(np.float32)
-    monkeypatch.setattr(_parallel, "MIN_WORK", 0)  # split even these few channels
+    monkeypatch.setattr(_parallel, "MIN_ELEMENTS", 0)  # split even these few channels
 
     def run():
         xt = ngrad.tensor(x, requires_grad=True)
