@@ -18,14 +18,23 @@ nothing but the input is kept for the backward. The numbers are those of the
 ReLU op applied to the normalised output: NaN propagates through the forward,
 and the mask multiplies by 1 or 0 as ``g * (y > 0)`` does.
 
-Reductions accumulate in float64. They add each row ``x[n, c, :]`` into a
-float64 buffer of ``HW`` partial sums and add the buffer up at the end. That
-loop is elementwise, so LLVM vectorises it without ``fastmath``. A single
-running sum would be one long chain of dependent additions that only
-``fastmath`` may reorder. The elementwise passes compute in the input's dtype
-in the NumPy path's order, so float32 output matches it to float rounding.
-Without ``fastmath`` the arithmetic stays IEEE, so a NaN in a channel gives
-NaN statistics and outputs for that channel, as NumPy does.
+Reductions add each row ``x[n, c, :]`` into a buffer of ``HW`` partial sums in
+the input's dtype, move those into float64 partial sums every ``ROWS`` rows,
+and add the float64 buffer up at the end, in order. The loops are elementwise,
+so LLVM vectorises them without ``fastmath`` (8 float32 lanes, where float64
+partial sums took 4 and a conversion each: for 64x16x32x32 on one core the
+forward 0.99 -> 0.57 ms, the backward 1.15 -> 0.62 ms, 1.35 -> 1.0 ms with the
+ReLU's mask), and the order of the additions is the code's: the fused ReLU
+gives the unfused numbers bit for bit.
+The mean sums ``x - x0`` (``x0`` the channel's first value) and adds ``x0``
+back in float64, so its rounding follows the values' spread, not their size
+(a constant channel has its value as mean, exactly). The variance is taken
+about the rounded mean ``mc`` and corrected,
+``(sum(d**2) - sum(d)**2 / M) / M`` with ``d = x - mc``: the variance about the
+mean. The elementwise passes compute in the input's dtype in the NumPy path's
+order, so float32 output matches it to float rounding. Without ``fastmath``
+the arithmetic stays IEEE, so a NaN in a channel gives NaN statistics and
+outputs for that channel, as NumPy does.
 ``error_model="numpy"`` makes a zero variance with ``eps=0`` give ``inf``
 rather than raise.
 
@@ -40,27 +49,26 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, error_model="numpy")
-def _channel_sum(x3, c, acc):
-    """float64 ``sum(x3[:, c, :])``; ``acc`` is a float64 scratch buffer of length HW."""
-    acc[:] = 0.0
-    for a in range(x3.shape[0]):
-        row = x3[a, c]
-        for b in range(row.size):
-            acc[b] += row[b]
-    return acc.sum()
+#: rows whose values a partial sum adds in the input's dtype before it is added to a float64 sum
+ROWS = 64
 
 
-@njit(cache=True, error_model="numpy")
-def _channel_centred_sq(x3, c, mu, acc):
-    """float64 ``sum((x3[:, c, :] - mu) ** 2)`` for a float64 ``mu``; ``acc`` as in :func:`_channel_sum`."""
-    acc[:] = 0.0
-    for a in range(x3.shape[0]):
-        row = x3[a, c]
-        for b in range(row.size):
-            d = row[b] - mu
-            acc[b] += d * d
-    return acc.sum()
+@njit(inline="always")
+def _flush(acc, total):
+    """total[:] += acc (float64 += the input's dtype), then acc[:] = 0: the end of a run of rows."""
+    zero = acc.dtype.type(0)
+    for b in range(acc.size):
+        total[b] += acc[b]
+        acc[b] = zero
+
+
+@njit(inline="always")
+def _sum64(total):
+    """float64 ``sum(total)``, in order."""
+    s = 0.0
+    for b in range(total.size):
+        s += total[b]
+    return s
 
 
 @njit(inline="always")
@@ -90,14 +98,36 @@ def bn_forward(x3, weight, bias, has_weight, has_bias, eps, y3, mean, var, inv_s
     """
     n, nc, hw = x3.shape
     m = n * hw
-    acc = np.empty(hw)  # float64 partial sums
+    acc1, acc2 = np.zeros(hw, x3.dtype), np.zeros(hw, x3.dtype)  # per position: runs of ROWS rows
+    tot1, tot2 = np.empty(hw), np.empty(hw)  # float64: the runs added up
     for c in range(c_lo, c_hi):
-        mu = _channel_sum(x3, c, acc) / m
-        v = _channel_centred_sq(x3, c, mu, acc) / m  # two passes: exact centring, no cancellation
-        mean[c] = mu
+        x0 = x3[0, c, 0] if m else x3.dtype.type(0)  # a shift: the sums' rounding follows the spread, not the mean
+        tot1[:] = 0.0
+        for a in range(n):
+            row = x3[a, c]
+            for b in range(hw):
+                acc1[b] += row[b] - x0
+            if (a + 1) % ROWS == 0 or a + 1 == n:
+                _flush(acc1, tot1)
+        mean[c] = np.float64(x0) + _sum64(tot1) / m
+        mc = mean[c]  # the rounded mean, as saved for the backward
+        tot1[:] = 0.0
+        tot2[:] = 0.0
+        for a in range(n):
+            row = x3[a, c]
+            for b in range(hw):
+                d = row[b] - mc
+                acc1[b] += d
+                acc2[b] += d * d
+            if (a + 1) % ROWS == 0 or a + 1 == n:
+                _flush(acc1, tot1)
+                _flush(acc2, tot2)
+        s1, s2 = _sum64(tot1), _sum64(tot2)
+        v = (s2 - s1 * s1 / m) / m  # about the rounded mean, corrected: the variance about the mean
+        if v < 0.0:  # rounding, for a constant channel (NaN stays NaN)
+            v = 0.0
         var[c] = v
         inv_std[c] = 1.0 / np.sqrt(v + eps)
-        mc = mean[c]  # the rounded mean, as saved for the backward
         sc = inv_std[c] * weight[c] if has_weight else inv_std[c]
         bc = bias[c] if has_bias else sc  # sc: an unread stand-in of the dtype
         zero = y3.dtype.type(0)
@@ -124,30 +154,28 @@ def bn_backward(x3, g3, mean, inv_std, weight, has_weight, bias, has_bias, relu,
     """
     n, nc, hw = x3.shape
     m = n * hw
-    acc_g = np.empty(hw)  # float64 partial sums of g
-    acc_s = np.empty(hw)  # float64 partial sums of g * (x - mean)
+    acc_g, acc_s = np.zeros(hw, x3.dtype), np.zeros(hw, x3.dtype)  # per position: runs of ROWS rows
+    tot_g, tot_s = np.empty(hw), np.empty(hw)  # float64: the runs added up
     one, zero = g3.dtype.type(1), g3.dtype.type(0)
     for c in range(c_lo, c_hi):
         mc = mean[c]
-        mu = np.float64(mc)
         sc = inv_std[c] * weight[c] if has_weight else inv_std[c]  # the forward's scale
         bc = bias[c] if has_bias else sc
-        acc_g[:] = 0.0
-        acc_s[:] = 0.0
+        tot_g[:] = 0.0
+        tot_s[:] = 0.0
         for a in range(n):
             row, grow = x3[a, c], g3[a, c]
-            if relu:
-                for b in range(hw):
-                    gv = np.float64(grow[b] * (one if _affine(row[b], mc, sc, bc, has_bias) > zero else zero))
-                    acc_g[b] += gv
-                    acc_s[b] += gv * (row[b] - mu)
-            else:
-                for b in range(hw):
-                    gv = np.float64(grow[b])
-                    acc_g[b] += gv
-                    acc_s[b] += gv * (row[b] - mu)
-        sg = acc_g.sum()
-        gwc = acc_s.sum() * inv_std[c]
+            for b in range(hw):
+                gv = grow[b]
+                if relu:
+                    gv = gv * (one if _affine(row[b], mc, sc, bc, has_bias) > zero else zero)
+                acc_g[b] += gv
+                acc_s[b] += gv * (row[b] - mc)
+            if (a + 1) % ROWS == 0 or a + 1 == n:
+                _flush(acc_g, tot_g)
+                _flush(acc_s, tot_s)
+        sg = _sum64(tot_g)
+        gwc = _sum64(tot_s) * inv_std[c]
         gb[c] = sg
         gw[c] = gwc
         if not need_x:

@@ -78,6 +78,28 @@ def test_compiled_matches_numpy_path(dtype, shape, affine, compiled_calls):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_statistics_over_many_rows_far_from_zero_and_of_a_constant_channel(dtype, compiled_calls):
+    """Partial sums in the input's dtype over runs of rows, float64 over the runs: the statistics stay
+    those of float64 arithmetic for a batch of more than ROWS images whose mean is far larger than
+    its spread, and a constant channel has a variance of exactly 0."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(5)
+    x = (1e3 + 0.01 * rng.standard_normal((150, 3, 6, 7))).astype(dtype)
+    x[:, 2] = dtype(3.3)  # a constant channel whose mean cannot be held exactly in binary
+    stats = {}
+    prev = backend.set_numba_enabled(True)
+    try:
+        BatchNorm2d.apply(ngrad.tensor(x, dtype=dtype), eps=1e-5, stats=stats)
+    finally:
+        backend.set_numba_enabled(prev)
+    assert compiled_calls["forward"] == 1
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(stats["mean"], x64.mean(axis=(0, 2, 3)), rtol=1e-7 if dtype == np.float32 else 1e-15)
+    np.testing.assert_allclose(stats["var"][:2], x64.var(axis=(0, 2, 3))[:2], rtol=1e-4 if dtype == np.float32 else 1e-9)
+    assert stats["var"][2] == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_compiled_stats_and_saved_state_match(dtype, compiled_calls):
     """The ``stats`` dict and the context keep the NumPy path's dtypes and shapes (the layer's running update)."""
     pytest.importorskip("numba")
