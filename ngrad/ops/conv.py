@@ -208,13 +208,11 @@ def conv_backward(gy, w, g: ConvGeometry, groups, x_shape, xs=None, need_x=True,
     batch_major = use_batch_major(g)
     step = chunk_images(k * p, dtype.itemsize, n)
     compiled = None
-    if dxpad is None:
-        gy = gy if gy.flags.c_contiguous else xp.ascontiguousarray(gy)
-        compiled = _chunk_loops((kg, fg, p), gy, xp.ascontiguousarray(w3), *((xs,) if need_w else ()),
-                                *((dx,) if need_x else ()))
+    if dxpad is None:  # (the compiled loops fold into the unpadded dx)
+        gy, w3c = xp.ascontiguousarray(gy), xp.ascontiguousarray(w3)
+        compiled = _chunk_loops((kg, fg, p), gy, w3c, *((xs,) if need_w else ()), *((dx,) if need_x else ()))
     if compiled is not None:  # each run of chunks one call without the GIL
         loops, fn = compiled
-        w3c = xp.ascontiguousarray(w3)
         xpt, xpl = source_pads(xs, g) if need_w else (0, 0)
 
         def images(lo, hi):
