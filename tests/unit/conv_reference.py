@@ -128,3 +128,18 @@ def pool2d(x, kernel, stride, pads=((0, 0), (0, 0)), mode="max", count_include_p
         return _crop(dxp, pads)
 
     return y, backward
+
+
+def random_case(case, dtype, seed):
+    """Random arrays for a convolution case (N, C, H, W, F, k, stride, padding, dilation, groups):
+    (x, w, b, gy, conv2d's keyword arguments), gy of the output's shape."""
+    from ngrad.ops.conv_utils import conv_geometry
+
+    n, c, h, w, f, k, stride, padding, dilation, groups = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    wgt = rng.standard_normal((f, c // groups, k, k)).astype(dtype)
+    b = rng.standard_normal(f).astype(dtype)
+    g = conv_geometry("test", (h, w), k, stride, padding, dilation)
+    gy = rng.standard_normal((n, f, g.ho, g.wo)).astype(dtype)
+    return x, wgt, b, gy, dict(stride=stride, padding=padding, dilation=dilation, groups=groups)

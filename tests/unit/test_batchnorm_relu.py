@@ -10,14 +10,7 @@ from ngrad.nn.layers.normalization_conv import batch_norm_relu
 from ngrad.ops import batchnorm2d as bn2d
 from ngrad.ops.activation import relu
 from ngrad.ops.batchnorm2d import batch_norm2d
-
-
-def _with_kernels(compiled, fn):
-    prev = backend.set_numba_enabled(compiled)
-    try:
-        return fn()
-    finally:
-        backend.set_numba_enabled(prev)
+from kernel_switch import with_kernels  # tests/unit is on sys.path
 
 
 def _t(a, requires_grad=False):
@@ -75,8 +68,8 @@ def test_fused_is_relu_of_batch_norm_bit_for_bit(dtype, affine, channels_last, c
     x, g, w, b = _data((8, 3, 5, 6), dtype, affine, channels_last=channels_last)
     fmt = "channels_last" if channels_last else "channels_first"
     stats = (np.full(3, 0.5, dtype), np.full(3, 2.0, dtype))
-    got = _with_kernels(compiled, lambda: _run(x, g, w, b, True, fmt, stats=stats))
-    want = _with_kernels(compiled, lambda: _run(x, g, w, b, False, fmt, stats=stats))
+    got = with_kernels(compiled, lambda: _run(x, g, w, b, True, fmt, stats=stats))
+    want = with_kernels(compiled, lambda: _run(x, g, w, b, False, fmt, stats=stats))
     _assert_same_bits(got, want)
     assert (got[0] >= 0).all() and (got[0] == 0).any() and (got[1] != 0).any()
 
@@ -98,8 +91,8 @@ def test_the_compiled_kernels_run_fused(monkeypatch):
 def test_numpy_and_compiled_fused_paths_agree(dtype):
     pytest.importorskip("numba")
     x, g, w, b = _data((6, 4, 7, 5), dtype, True, seed=2)
-    got = _with_kernels(True, lambda: _run(x, g, w, b, True))
-    want = _with_kernels(False, lambda: _run(x, g, w, b, True))
+    got = with_kernels(True, lambda: _run(x, g, w, b, True))
+    want = with_kernels(False, lambda: _run(x, g, w, b, True))
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
     for a, ref in zip(got, want):
         np.testing.assert_allclose(a, ref, **tol)
@@ -109,7 +102,7 @@ def test_kernels_switched_off_between_forward_and_backward():
     """A compiled forward whose backward runs in NumPy recomputes the ReLU's mask from the input."""
     pytest.importorskip("numba")
     x, g, w, b = _data((4, 3, 5, 5), np.float64, True, seed=4)
-    want = _with_kernels(True, lambda: _run(x, g, w, b, False))
+    want = with_kernels(True, lambda: _run(x, g, w, b, False))
     prev = backend.set_numba_enabled(True)
     try:
         t, wt, bt = (_t(a, True) for a in (x, w, b))
@@ -145,7 +138,7 @@ def test_fused_gradcheck(compiled):
     def fn(t):
         return batch_norm2d(t, weight=w, bias=b, training=True, activation="relu")
 
-    result = _with_kernels(compiled, lambda: ngrad.gradcheck(fn, x, params=[w, b]))
+    result = with_kernels(compiled, lambda: ngrad.gradcheck(fn, x, params=[w, b]))
     assert result.passed, str(result)
 
 
@@ -153,8 +146,8 @@ def test_nan_propagates_as_the_relu_op():
     x, g, w, b = _data((4, 3, 5, 5), np.float32, True)
     x[1, 1, 2, 3] = np.nan
     for compiled in (True, False):
-        got = _with_kernels(compiled, lambda: _run(x, g, w, b, True))
-        want = _with_kernels(compiled, lambda: _run(x, g, w, b, False))
+        got = with_kernels(compiled, lambda: _run(x, g, w, b, True))
+        want = with_kernels(compiled, lambda: _run(x, g, w, b, False))
         for a, ref in zip(got, want):
             np.testing.assert_array_equal(a, ref)  # NaN positions equal too
         assert np.isnan(got[0][:, 1]).all() and not np.isnan(got[0][:, [0, 2]]).any()

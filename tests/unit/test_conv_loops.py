@@ -8,18 +8,12 @@ import ngrad
 from ngrad import backend
 from ngrad.ops import _blas, conv_utils
 from ngrad.ops.conv import conv2d
+from conv_reference import random_case  # tests/unit is on sys.path
+from kernel_switch import with_kernels
 
 pytest.importorskip("numba")
 
 LOOPS = ("forward", "correlation_grads", "backward")
-
-
-def _with_kernels(compiled, fn):
-    prev = backend.set_numba_enabled(compiled)
-    try:
-        return fn()
-    finally:
-        backend.set_numba_enabled(prev)
 
 
 @pytest.fixture
@@ -32,7 +26,7 @@ def gemm():
 def calls(monkeypatch, gemm):
     """The names of the compiled loops called, in order (one call per run of chunks: several
     calls in a row when BLAS has several threads)."""
-    module = _with_kernels(True, lambda: backend.numba_kernels("ops._numba_conv_loops"))
+    module = with_kernels(True, lambda: backend.numba_kernels("ops._numba_conv_loops"))
     seen = []
     for name in LOOPS:
         def recorded(*args, _loop=getattr(module, name), _name=name):
@@ -72,23 +66,16 @@ CASES = [  # (N, C, H, W, F, k, stride, padding, dilation, groups), the loops th
 @pytest.mark.parametrize("chunk_images", [1, 2, 64])
 def test_the_compiled_loops_run_and_give_the_python_loops_numbers(monkeypatch, calls, dtype, case, loops,
                                                                    chunk_images):
-    n, c, h, w, f, k, stride, padding, dilation, groups = case
-    rng = np.random.default_rng(11)
-    x = rng.standard_normal((n, c, h, w)).astype(dtype)
-    wgt = rng.standard_normal((f, c // groups, k, k)).astype(dtype)
-    b = rng.standard_normal(f).astype(dtype)
-    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    g = conv_utils.conv_geometry("test", (h, w), k, stride, padding, dilation)
-    gy = rng.standard_normal((n, f, g.ho, g.wo)).astype(dtype)
+    x, wgt, b, gy, kw = random_case(case, dtype, seed=11)
     # chunks of about chunk_images images of the forward's columns, so that a run has several
-    monkeypatch.setattr(conv_utils, "CHUNK_BYTES", chunk_images * c * k * k * g.ho * g.wo * x.itemsize)
-    got = _with_kernels(True, lambda: _conv(x, wgt, b, gy, **kw))
+    monkeypatch.setattr(conv_utils, "CHUNK_BYTES", chunk_images * wgt[0].size * gy[0, 0].size * x.itemsize)
+    got = with_kernels(True, lambda: _conv(x, wgt, b, gy, **kw))
     assert list(dict.fromkeys(calls)) == loops
     # the Python loops over the same chunks, with the same compiled im2col and the same split
     # between BLAS's threads (the weight gradient adds the runs' sums at the end)
     monkeypatch.setattr(_blas, "gemm_address", lambda dtype: None)
     calls.clear()
-    want = _with_kernels(True, lambda: _conv(x, wgt, b, gy, **kw))
+    want = with_kernels(True, lambda: _conv(x, wgt, b, gy, **kw))
     assert calls == []
     for a, b_ in zip(got, want):
         _same_bits(a, b_)
@@ -100,11 +87,11 @@ def test_without_numpys_gemm_the_python_loops_run_with_the_same_numbers(monkeypa
     wgt = rng.standard_normal((6, 4, 3, 3)).astype(np.float32)
     b = rng.standard_normal(6).astype(np.float32)
     gy = rng.standard_normal((3, 6, 8, 8)).astype(np.float32)
-    want = _with_kernels(True, lambda: _conv(x, wgt, b, gy, stride=2, padding=1))
+    want = with_kernels(True, lambda: _conv(x, wgt, b, gy, stride=2, padding=1))
     assert list(dict.fromkeys(calls)) == ["forward", "backward"]
     monkeypatch.setattr(_blas, "gemm_address", lambda dtype: None)
     calls.clear()
-    got = _with_kernels(True, lambda: _conv(x, wgt, b, gy, stride=2, padding=1))
+    got = with_kernels(True, lambda: _conv(x, wgt, b, gy, stride=2, padding=1))
     assert calls == []
     for a, b_ in zip(got, want):
         _same_bits(a, b_)
@@ -120,9 +107,9 @@ def test_a_gemm_side_of_one_keeps_that_python_loop(monkeypatch, calls, x_shape, 
     wgt = rng.standard_normal(w_shape).astype(np.float32)
     b = np.zeros(w_shape[0], np.float32)
     gy = rng.standard_normal((x_shape[0], w_shape[0]) + x_shape[2:]).astype(np.float32)
-    got = _with_kernels(True, lambda: _conv(x, wgt, b, gy, padding="same"))
+    got = with_kernels(True, lambda: _conv(x, wgt, b, gy, padding="same"))
     assert kept not in calls and calls  # that loop in Python, the other compiled
-    want = _with_kernels(False, lambda: _conv(x, wgt, b, gy, padding="same"))  # NumPy (one chunk here)
+    want = with_kernels(False, lambda: _conv(x, wgt, b, gy, padding="same"))  # NumPy (one chunk here)
     for a, b_ in zip(got, want):
         _same_bits(a, b_)
 

@@ -11,6 +11,8 @@ from ngrad.errors import ShapeError
 from ngrad.ops import conv_utils
 from ngrad.ops.conv import conv2d, conv_transpose2d
 from ngrad.ops.conv_utils import col2im, conv_geometry, im2col, im2col_kernels, pad2d, unfold, window_view
+from conv_reference import random_case  # tests/unit is on sys.path
+from kernel_switch import with_kernels
 
 
 def _geometries(count=60, seed=0):
@@ -38,14 +40,6 @@ RESNET = [(2, c, h, h, conv_geometry("test", (h, h), 3, s, 1)) for c, h, s in [(
 CASES = GEOMETRIES + RESNET
 
 
-def _with_kernels(compiled, fn, *args, **kwargs):
-    prev = backend.set_numba_enabled(compiled)
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        backend.set_numba_enabled(prev)
-
-
 def _same_bits(a, b):
     assert a.dtype == b.dtype and a.shape == b.shape
     np.testing.assert_array_equal(np.ascontiguousarray(a).view(np.uint8), np.ascontiguousarray(b).view(np.uint8))
@@ -70,12 +64,12 @@ def test_compiled_unfold_is_the_numpy_copy(dtype, batch_major):
     rng = np.random.default_rng(1)
     for n, c, h, w, g in CASES:
         x = rng.standard_normal((n, c, h, w)).astype(dtype)
-        assert _with_kernels(True, im2col_kernels, x) is not None  # the compiled path really runs
-        want = _with_kernels(False, im2col, x, g, batch_major)
+        assert with_kernels(True, im2col_kernels, x) is not None  # the compiled path really runs
+        want = with_kernels(False, im2col, x, g, batch_major)
         _same_bits(want, _reference_columns(x, g, batch_major))
-        _same_bits(_with_kernels(True, im2col, x, g, batch_major), want)
+        _same_bits(with_kernels(True, im2col, x, g, batch_major), want)
         # an already padded input (what the NumPy forward saves) gives the same columns
-        _same_bits(_with_kernels(True, unfold, pad2d(x, g.pads), g, None, batch_major), want)
+        _same_bits(with_kernels(True, unfold, pad2d(x, g.pads), g, None, batch_major), want)
 
 
 @pytest.mark.parametrize("compiled", [False, True])
@@ -85,11 +79,11 @@ def test_column_chunks_are_the_batch_columns_chunk_by_chunk(monkeypatch, compile
     n, c, h = 7, 3, 6
     g = conv_geometry("test", (h, h), 3, 1, "same")
     x = rng.standard_normal((n, c, h, h)).astype(np.float32)
-    want = _with_kernels(False, im2col, x, g, batch_major)
+    want = with_kernels(False, im2col, x, g, batch_major)
     k, p = c * g.kk, g.ho * g.wo
     monkeypatch.setattr(conv_utils, "CHUNK_BYTES", 3 * k * p * 4)  # chunks of 3, 3 and 1 images
     for source in (x, pad2d(x, g.pads)):  # unpadded (compiled forward) or padded (NumPy forward)
-        chunks = _with_kernels(compiled, conv_utils.ColumnChunks, source, g, batch_major, n, c, x.dtype, np)
+        chunks = with_kernels(compiled, conv_utils.ColumnChunks, source, g, batch_major, n, c, x.dtype, np)
         assert chunks.step == 3 and (chunks._kernel is not None) == compiled
         for a in range(0, n, chunks.step):
             m = min(n, a + chunks.step) - a
@@ -106,11 +100,11 @@ def test_compiled_col2im_sums_in_the_numpy_order(dtype, batch_major):
     for n, c, h, w, g in CASES:
         k, p = c * g.kk, g.ho * g.wo
         cols = rng.standard_normal((n, k, p) if batch_major else (k, n * p)).astype(dtype)
-        want = _with_kernels(False, col2im, cols, g, n, c, batch_major)
-        got = _with_kernels(True, col2im, cols, g, n, c, batch_major)
+        want = with_kernels(False, col2im, cols, g, n, c, batch_major)
+        got = with_kernels(True, col2im, cols, g, n, c, batch_major)
         _same_bits(got, want)
         out = np.full((n, c, h, w), np.nan, dtype)  # every element is overwritten
-        assert _with_kernels(True, col2im, cols, g, n, c, batch_major, out=out) is out
+        assert with_kernels(True, col2im, cols, g, n, c, batch_major, out=out) is out
         _same_bits(out, want)
 
 
@@ -119,9 +113,9 @@ def test_compiled_col2im_is_the_adjoint_of_im2col(batch_major):
     rng = np.random.default_rng(3)
     for n, c, h, w, g in CASES:
         x = rng.standard_normal((n, c, h, w))
-        cols = _with_kernels(True, im2col, x, g, batch_major)
+        cols = with_kernels(True, im2col, x, g, batch_major)
         dc = rng.standard_normal(cols.shape)
-        back = _with_kernels(True, col2im, dc, g, n, c, batch_major)
+        back = with_kernels(True, col2im, dc, g, n, c, batch_major)
         np.testing.assert_allclose(np.vdot(cols, dc), np.vdot(x, back), rtol=1e-12, atol=1e-12)
 
 
@@ -133,7 +127,7 @@ def _conv_fwd_bwd(compiled, x, w, b, gy, transpose=False, **kw):
         y = (conv_transpose2d if transpose else conv2d)(xt, wt, bt, **kw)
         y.backward(ngrad.tensor(gy, dtype=gy.dtype))
         return y.numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
-    return _with_kernels(compiled, run)
+    return with_kernels(compiled, run)
 
 
 CONV_CASES = [  # (N, C, H, W, F, k, stride, padding, dilation, groups)
@@ -151,14 +145,7 @@ CONV_CASES = [  # (N, C, H, W, F, k, stride, padding, dilation, groups)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_conv2d_forward_and_backward_are_the_numpy_numbers(dtype, case):
-    n, c, h, w, f, k, stride, padding, dilation, groups = case
-    rng = np.random.default_rng(4)
-    x = rng.standard_normal((n, c, h, w)).astype(dtype)
-    wgt = rng.standard_normal((f, c // groups, k, k)).astype(dtype)
-    b = rng.standard_normal(f).astype(dtype)
-    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    g = conv_geometry("test", (h, w), k, stride, padding, dilation)
-    gy = rng.standard_normal((n, f, g.ho, g.wo)).astype(dtype)
+    x, wgt, b, gy, kw = random_case(case, dtype, seed=4)
     want = _conv_fwd_bwd(False, x, wgt, b, gy, **kw)
     got = _conv_fwd_bwd(True, x, wgt, b, gy, **kw)
     for a, b_ in zip(got, want):
@@ -210,14 +197,14 @@ def test_arrays_the_kernels_do_not_take_run_the_numpy_path(batch_major):
     for x in (base.transpose(0, 1, 3, 2), (base * 10).astype(np.int64).transpose(0, 1, 3, 2)):
         assert im2col_kernels(x) is None
         want = _reference_columns(x, g, batch_major)
-        _same_bits(_with_kernels(True, im2col, x, g, batch_major), want)  # through the padded copy
+        _same_bits(with_kernels(True, im2col, x, g, batch_major), want)  # through the padded copy
         xpad = np.asfortranarray(pad2d(x, g.pads))  # padded, and not C-contiguous
         assert im2col_kernels(xpad) is None
-        _same_bits(_with_kernels(True, unfold, xpad, g, None, batch_major), want)
+        _same_bits(with_kernels(True, unfold, xpad, g, None, batch_major), want)
     cols = rng.standard_normal((2, 27, g.ho * g.wo) if batch_major else (27, 2 * g.ho * g.wo))
     for c in (np.asfortranarray(cols), cols.astype(np.int64)):
         assert im2col_kernels(c) is None
-        _same_bits(_with_kernels(True, col2im, c, g, 2, 3, batch_major), _with_kernels(False, col2im, c, g, 2, 3,
+        _same_bits(with_kernels(True, col2im, c, g, 2, 3, batch_major), with_kernels(False, col2im, c, g, 2, 3,
                                                                                        batch_major))
     out = np.zeros((2, 3, 5, 6), np.float32)  # another dtype than cols: the NumPy path writes (and casts) it
     col2im(cols, g, 2, 3, batch_major, out=out)
