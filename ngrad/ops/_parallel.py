@@ -23,10 +23,14 @@ thread. Without threadpoolctl, or without the compiled kernels, nothing here
 runs and BLAS is left alone. Each worker builds its columns in its own buffer
 (:func:`ngrad.ops.conv_utils.workspace` is per thread) and writes disjoint
 images of the output, so the output and the input gradient are the serial
-loop's numbers bit for bit. A sum over chunks (the weight gradient) is summed
-by each thread over its own chunks, in order, and the threads' sums are added
-on the calling thread: on one thread the serial numbers, on more the same up
-to rounding.
+loop's numbers bit for bit. The chunks go in ``RUNS_PER_THREAD`` runs per
+thread, and each thread takes the next run when it is done with one, so a
+thread that is slowed (another process on its core; measured on a ResNet-14
+step, 2 threads: paired 0.90-0.99 of the time against one run per thread)
+leaves more of them to the others. A sum over chunks (the weight gradient) is
+summed by each run over its chunks, in order, and the runs' sums are added in
+run order on the calling thread: the same numbers whichever thread ran which
+run, on one thread the serial numbers, on more the same up to rounding.
 
 The compiled BatchNorm2d kernels (:mod:`ngrad.ops._numba_bn`) share out
 their channels the same way: channels are independent, so the numbers are
@@ -37,6 +41,7 @@ also run on one thread.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +50,9 @@ from concurrent.futures import ThreadPoolExecutor
 MIN_WORK = 1 << 21
 #: elements of an elementwise pass (batch norm) below which it stays on the calling thread
 MIN_ELEMENTS = 1 << 21
+#: runs of chunks per thread: each thread takes the next run when it is done with one, so a thread
+#: that is slowed (another process on its core) takes fewer
+RUNS_PER_THREAD = 4
 #: multiply-adds of one GEMM from which OpenBLAS splits it over its threads
 MIN_GEMM = 1 << 18
 
@@ -151,15 +159,26 @@ def run(fn, n: int, step: int, parallel: bool = True) -> list:
     if count == 1:  # (one chunk: BLAS keeps its threads, which pay on one large GEMM)
         return [fn(0, n)]
     blas = _blas_controller()
-    runs = split(n, step, count)
+    runs = split(n, step, count * RUNS_PER_THREAD)
+    results = [None] * len(runs)
+    taken = itertools.count()  # the next run's index (next() is atomic: it holds the GIL)
+
+    def take():  # runs, one after another, until none is left
+        while True:
+            i = next(taken)
+            if i >= len(runs):
+                return
+            results[i] = fn(*runs[i])
+
     _enter(blas)
     try:
-        pool = _executor(len(runs) - 1)
-        futures = [pool.submit(fn, lo, hi) for lo, hi in runs[1:]]
+        pool = _executor(count - 1)
+        futures = [pool.submit(take) for _ in range(count - 1)]
         try:
-            first = fn(*runs[0])
+            take()
         finally:
-            rest = [f.result() for f in futures]  # wait for every worker before BLAS is restored
-        return [first] + rest
+            for f in futures:  # wait for every worker before BLAS is restored
+                f.result()
+        return results
     finally:
         _leave(blas)

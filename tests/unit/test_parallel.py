@@ -2,6 +2,7 @@
 (ngrad.ops._parallel): the same numbers as one thread, BLAS at one thread inside the region and
 restored after it."""
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -71,9 +72,11 @@ def test_run_uses_the_blas_threads_with_blas_at_one_thread_inside(blas):
 
     def fn(lo, hi):
         seen.append((threading.get_ident(), blas.num_threads, _parallel.workers(8)))
+        time.sleep(0.05)  # long enough for the worker to wake and take runs too
         return lo, hi
 
-    assert _parallel.run(fn, 8, 2) == [(0, 4), (4, 8)]
+    # 4 chunks of 2 on 2 threads: runs of one chunk each (RUNS_PER_THREAD), taken as threads free up
+    assert _parallel.run(fn, 8, 2) == [(0, 2), (2, 4), (4, 6), (6, 8)]  # in item order, whoever ran them
     assert len({ident for ident, _, _ in seen}) == 2  # the calling thread and one worker
     assert all(threads == 1 for _, threads, _ in seen)  # BLAS at one thread meanwhile
     assert all(nested == 1 for _, _, nested in seen)  # no nested split
@@ -166,12 +169,28 @@ def test_a_forked_child_gets_its_own_threads(blas):
     import multiprocessing
 
     _two_blas_threads(blas)
-    assert _parallel.run(lambda lo, hi: (lo, hi), 8, 2) == [(0, 4), (4, 8)]  # the parent's pool exists now
+    assert _parallel.run(lambda lo, hi: (lo, hi), 8, 2) == _parallel.split(8, 2, 8)  # the parent's pool exists now
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:  # the child would wait forever on the parent's dead worker thread
         result = pool.apply_async(_parallel_run_in_child).get(timeout=60)
-    assert result == [(0, 4), (4, 8)]
+    assert result == _parallel.split(8, 2, 8)
 
 
 def _parallel_run_in_child():
     return _parallel.run(lambda lo, hi: (lo, hi), 8, 2)
+
+
+def test_a_slowed_thread_takes_fewer_runs(blas):
+    """The threads take the next run as they finish one: the calling thread, slowed on its first
+    run here, leaves the rest to the worker, and the results stay in item order."""
+    _two_blas_threads(blas)
+    caller = threading.get_ident()
+    ran = {}
+
+    def fn(lo, hi):
+        ran[lo] = threading.get_ident()
+        time.sleep(0.3 if threading.get_ident() == caller else 0.01)
+        return lo, hi
+
+    assert _parallel.run(fn, 16, 2) == _parallel.split(16, 2, 8)
+    assert sum(ident == caller for ident in ran.values()) == 1 and len(ran) == 8
