@@ -5,7 +5,7 @@ im2col copy with a few small GEMMs. Run as Python, each chunk takes and
 drops the GIL several times; with the chunks split between two threads
 (:mod:`ngrad.ops._parallel`), every retake waits for the other thread, and
 a ResNet step gained only 1.4x from a second core. The compiled chunk loops
-(:mod:`ngrad.ops._numba_conv_loops`) call the same ``cblas_?gemm`` that
+(:mod:`ngrad.ops._numba_im2col`) call the same ``cblas_?gemm`` that
 ``numpy.matmul`` calls, through its address, so a whole run of chunks is one
 call that holds no GIL, and the products are NumPy's bit for bit.
 

@@ -12,7 +12,7 @@ afterwards), and the chunks are split between as many Python threads as BLAS
 had: the same cores, used by whole chunks instead of slivers of GEMMs
 (that layer: about 6 ms on 2 threads). With Numba, a thread's run of chunks
 is one compiled call that holds no GIL at all
-(:mod:`ngrad.ops._numba_conv_loops`); before, each chunk's Python took the
+(:mod:`ngrad.ops._numba_im2col`); before, each chunk's Python took the
 GIL back between its calls and waited for the other thread to drop it (the
 same layer, paired in one process: 6.4 -> 5.1 ms forward, 11.6 -> 8.9 ms
 backward).

@@ -31,7 +31,7 @@ How it is computed (machinery in :mod:`ngrad.ops.conv_utils`):
   backward of a ResNet 3x3 layer 10-20 % faster.
 - 1x1 convolutions without padding or groups skip im2col: one batched GEMM.
 - with Numba, each run of chunks is one compiled call that releases the GIL
-  (:mod:`ngrad.ops._numba_conv_loops`): the same im2col kernels and the
+  (:mod:`ngrad.ops._numba_im2col`): the same im2col kernels and the
   GEMMs through NumPy's own ``cblas_?gemm`` (:mod:`ngrad.ops._blas`), so the
   numbers are the Python loop's bit for bit; the Python loop runs where that
   GEMM is not found or NumPy would call GEMV (a GEMM side of 1).
@@ -106,15 +106,13 @@ def _common(x, w):
 
 
 def _chunk_loops(sides, *arrays):
-    """(the compiled chunk loops of :mod:`ngrad.ops._numba_conv_loops`, NumPy's GEMM address)
+    """(the compiled chunk loops' module, :mod:`ngrad.ops._numba_im2col`; NumPy's GEMM address)
     when they can take ``arrays`` (the compiled im2col can: NumPy, C-contiguous, one float
     dtype; and NumPy's GEMM was found) and every GEMM side in ``sides`` is above 1 (NumPy
     calls GEMV or a dot for a side of 1, whose sums may round differently), else None."""
-    if min(sides) < 2 or im2col_kernels(*arrays) is None:
-        return None
-    fn = _blas.gemm_address(arrays[0].dtype)
-    loops = numba_kernels("ops._numba_conv_loops") if fn is not None else None
-    return None if loops is None else (loops, fn)
+    loops = im2col_kernels(*arrays) if min(sides) > 1 else None
+    fn = _blas.gemm_address(arrays[0].dtype) if loops is not None else None
+    return None if fn is None else (loops, fn)
 
 
 def _stub(dtype, ndim=1):
@@ -151,8 +149,8 @@ def conv_forward(x, w, g: ConvGeometry, groups=1, bias=None):
         def images(lo, hi):
             cols = workspace("cols", (step * k * p,), dtype, xp)
             prod = _stub(dtype) if batch_major else workspace("prod", (f * step * p,), dtype, xp)
-            loops.forward(fn, xs, w3c, y, bias if with_bias else _stub(dtype), with_bias, cols, prod,
-                          g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, pt, pl, batch_major, lo, hi, step)
+            loops.forward_chunks(fn, xs, w3c, y, bias if with_bias else _stub(dtype), with_bias, cols, prod,
+                                 g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, pt, pl, batch_major, lo, hi, step)
 
         _parallel.run(images, n, step)
         return y, xs
@@ -220,9 +218,9 @@ def conv_backward(gy, w, g: ConvGeometry, groups, x_shape, xs=None, need_x=True,
             cols = workspace("cols", (step * k * p,), dtype, xp)
             parts = workspace("parts", ((step if batch_major else 1) * k * fg,), dtype, xp)
             gplanar = _stub(dtype) if batch_major else workspace("gplanar", (f * step * p,), dtype, xp)
-            loops.backward(fn, gy, w3c, xs if need_w else _stub(dtype, 4), dx if need_x else _stub(dtype, 4), dwt,
-                           parts, cols, gplanar, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, xpt, xpl, g.pads[0][0],
-                           g.pads[1][0], batch_major, need_w, need_x, lo, hi, step)
+            loops.backward_chunks(fn, gy, w3c, xs if need_w else _stub(dtype, 4), dx if need_x else _stub(dtype, 4),
+                                  dwt, parts, cols, gplanar, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, xpt, xpl,
+                                  g.pads[0][0], g.pads[1][0], batch_major, need_w, need_x, lo, hi, step)
             return dwt
 
         runs = _parallel.run(images, n, step)
@@ -335,10 +333,11 @@ def _grads_by_correlation(gy, w, g: ConvGeometry, x):
             r = xp.zeros((k, c), dtype=dtype)
             cols = workspace("cols", (step * k * p,), dtype, xp)
             parts = workspace("parts", ((step if batch_major else 1) * k * c,), dtype, xp)
+            planar = (c * step * p,)  # (C, step*P): the products, and the input in planar order
             prod, xplanar = ((_stub(dtype), _stub(dtype)) if batch_major else
-                             (workspace("prod", (c * step * p,), dtype, xp), workspace("xplanar", (c * step * p,), dtype, xp)))
-            loops.correlation_grads(fn, gy, wt, x, dx, r, parts, cols, prod, xplanar, gt.kh, gt.kw, gt.dh, gt.dw,
-                                    pt, pl, batch_major, lo, hi, step)
+                             (workspace("prod", planar, dtype, xp), workspace("xplanar", planar, dtype, xp)))
+            loops.correlation_chunks(fn, gy, wt, x, dx, r, parts, cols, prod, xplanar, gt.kh, gt.kw, gt.dh, gt.dw,
+                                     pt, pl, batch_major, lo, hi, step)
             return r
 
         return dx, _correlation_weight_grad(_sum_runs(_parallel.run(images, n, step)), f, kh, kw, c, xp)

@@ -95,7 +95,8 @@ def test_compiled_statistics_over_many_rows_far_from_zero_and_of_a_constant_chan
     assert compiled_calls["forward"] == 1
     x64 = x.astype(np.float64)
     np.testing.assert_allclose(stats["mean"], x64.mean(axis=(0, 2, 3)), rtol=1e-7 if dtype == np.float32 else 1e-15)
-    np.testing.assert_allclose(stats["var"][:2], x64.var(axis=(0, 2, 3))[:2], rtol=1e-4 if dtype == np.float32 else 1e-9)
+    np.testing.assert_allclose(stats["var"][:2], x64.var(axis=(0, 2, 3))[:2],
+                               rtol=1e-4 if dtype == np.float32 else 1e-9)
     assert stats["var"][2] == 0
 
 

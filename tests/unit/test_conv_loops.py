@@ -1,4 +1,4 @@
-"""The convolutions' compiled chunk loops (ngrad.ops._numba_conv_loops, calling NumPy's own GEMM
+"""The convolutions' compiled chunk loops (in ngrad.ops._numba_im2col, calling NumPy's own GEMM
 through ngrad.ops._blas): they run wherever they can take the arrays, and give the Python loops'
 numbers bit for bit; elsewhere the Python loops run."""
 import numpy as np
@@ -13,7 +13,7 @@ from kernel_switch import with_kernels
 
 pytest.importorskip("numba")
 
-LOOPS = ("forward", "correlation_grads", "backward")
+LOOPS = ("forward_chunks", "correlation_chunks", "backward_chunks")
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def gemm():
 def calls(monkeypatch, gemm):
     """The names of the compiled loops called, in order (one call per run of chunks: several
     calls in a row when BLAS has several threads)."""
-    module = with_kernels(True, lambda: backend.numba_kernels("ops._numba_conv_loops"))
+    module = with_kernels(True, lambda: backend.numba_kernels("ops._numba_im2col"))
     seen = []
     for name in LOOPS:
         def recorded(*args, _loop=getattr(module, name), _name=name):
@@ -51,13 +51,13 @@ def _same_bits(a, b):
 
 
 CASES = [  # (N, C, H, W, F, k, stride, padding, dilation, groups), the loops they run
-    ((5, 4, 16, 16, 6, 3, 1, 1, 1, 1), ["forward", "correlation_grads"]),  # batch-major columns
-    ((5, 4, 6, 7, 6, 3, 1, "same", 1, 1), ["forward", "correlation_grads"]),  # planar
-    ((5, 4, 32, 32, 6, 3, 2, "same", 1, 1), ["forward", "backward"]),  # batch-major, stride 2
-    ((5, 4, 9, 9, 6, 3, 2, 1, 1, 2), ["forward", "backward"]),  # planar, stride 2, groups
-    ((5, 4, 20, 16, 6, 3, 1, 1, 1, 2), ["forward", "backward"]),  # groups: dx by correlation, a forward
-    ((5, 3, 12, 12, 4, 3, 1, 2, 2, 1), ["forward", "correlation_grads"]),  # dilation
-    ((4, 3, 18, 18, 5, 4, 1, ((1, 2), (2, 1)), 1, 1), ["forward", "correlation_grads"]),  # even kernel
+    ((5, 4, 16, 16, 6, 3, 1, 1, 1, 1), ["forward_chunks", "correlation_chunks"]),  # batch-major columns
+    ((5, 4, 6, 7, 6, 3, 1, "same", 1, 1), ["forward_chunks", "correlation_chunks"]),  # planar
+    ((5, 4, 32, 32, 6, 3, 2, "same", 1, 1), ["forward_chunks", "backward_chunks"]),  # batch-major, stride 2
+    ((5, 4, 9, 9, 6, 3, 2, 1, 1, 2), ["forward_chunks", "backward_chunks"]),  # planar, stride 2, groups
+    ((5, 4, 20, 16, 6, 3, 1, 1, 1, 2), ["forward_chunks", "backward_chunks"]),  # groups: dx by correlation, a forward
+    ((5, 3, 12, 12, 4, 3, 1, 2, 2, 1), ["forward_chunks", "correlation_chunks"]),  # dilation
+    ((4, 3, 18, 18, 5, 4, 1, ((1, 2), (2, 1)), 1, 1), ["forward_chunks", "correlation_chunks"]),  # even kernel
 ]
 
 
@@ -88,7 +88,7 @@ def test_without_numpys_gemm_the_python_loops_run_with_the_same_numbers(monkeypa
     b = rng.standard_normal(6).astype(np.float32)
     gy = rng.standard_normal((3, 6, 8, 8)).astype(np.float32)
     want = with_kernels(True, lambda: _conv(x, wgt, b, gy, stride=2, padding=1))
-    assert list(dict.fromkeys(calls)) == ["forward", "backward"]
+    assert list(dict.fromkeys(calls)) == ["forward_chunks", "backward_chunks"]
     monkeypatch.setattr(_blas, "gemm_address", lambda dtype: None)
     calls.clear()
     got = with_kernels(True, lambda: _conv(x, wgt, b, gy, stride=2, padding=1))
@@ -98,8 +98,8 @@ def test_without_numpys_gemm_the_python_loops_run_with_the_same_numbers(monkeypa
 
 
 @pytest.mark.parametrize("x_shape, w_shape, kept", [
-    ((3, 4, 16, 16), (1, 4, 3, 3), "forward"),  # one output channel: NumPy calls GEMV for W @ cols
-    ((3, 1, 16, 16), (6, 1, 3, 3), "correlation_grads"),  # one input channel: GEMV for the input gradient
+    ((3, 4, 16, 16), (1, 4, 3, 3), "forward_chunks"),  # one output channel: NumPy calls GEMV for W @ cols
+    ((3, 1, 16, 16), (6, 1, 3, 3), "correlation_chunks"),  # one input channel: GEMV for the input gradient
 ])
 def test_a_gemm_side_of_one_keeps_that_python_loop(monkeypatch, calls, x_shape, w_shape, kept):
     rng = np.random.default_rng(13)
