@@ -253,8 +253,8 @@ def conv_backward(gy, w, g: ConvGeometry, groups, x_shape, xs=None, need_x=True,
                     fold_add(dcols, dxpad[a:a + m], g, batch_major)
         return dw_run
 
-    compiled = dxpad is None and (not need_w or im2col_kernels(xs) is not None)  # every chunk's copy releases the GIL
-    runs = _parallel.run(images, n, step, compiled)
+    gil_free = dxpad is None and (not need_w or im2col_kernels(xs) is not None)  # every chunk's copy releases the GIL
+    runs = _parallel.run(images, n, step, gil_free)
     dw3 = _sum_runs(runs) if need_w else None
     if dxpad is not None:
         dx[...] = crop2d(dxpad, g.pads)

@@ -2,7 +2,6 @@
 (ngrad.ops._parallel): the same numbers as one thread, BLAS at one thread inside the region and
 restored after it."""
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -70,9 +69,14 @@ def test_run_uses_the_blas_threads_with_blas_at_one_thread_inside(blas):
     _two_blas_threads(blas)
     seen = []
 
+    caller = threading.get_ident()
+    started = {True: threading.Event(), False: threading.Event()}  # the caller / the worker in a run
+
     def fn(lo, hi):
         seen.append((threading.get_ident(), blas.num_threads, _parallel.workers(8)))
-        time.sleep(0.05)  # long enough for the worker to wake and take runs too
+        mine = threading.get_ident() == caller
+        started[mine].set()
+        assert started[not mine].wait(30)  # each thread held until the other has taken a run too
         return lo, hi
 
     # 4 chunks of 2 on 2 threads: runs of one chunk each (RUNS_PER_THREAD), taken as threads free up
@@ -181,16 +185,23 @@ def _parallel_run_in_child():
 
 
 def test_a_slowed_thread_takes_fewer_runs(blas):
-    """The threads take the next run as they finish one: the calling thread, slowed on its first
-    run here, leaves the rest to the worker, and the results stay in item order."""
+    """The threads take the next run as they finish one: the calling thread, held in its first
+    run until the worker has taken every other one, runs that one alone, and the results stay in
+    item order."""
     _two_blas_threads(blas)
     caller = threading.get_ident()
-    ran = {}
+    ran, caller_in_a_run, others_done = {}, threading.Event(), threading.Event()
 
     def fn(lo, hi):
         ran[lo] = threading.get_ident()
-        time.sleep(0.3 if threading.get_ident() == caller else 0.01)
+        if threading.get_ident() == caller:
+            caller_in_a_run.set()
+            assert others_done.wait(30)
+        else:
+            assert caller_in_a_run.wait(30)
+            if len(ran) == 8:
+                others_done.set()
         return lo, hi
 
     assert _parallel.run(fn, 16, 2) == _parallel.split(16, 2, 8)
-    assert sum(ident == caller for ident in ran.values()) == 1 and len(ran) == 8
+    assert len(ran) == 8 and sum(ident == caller for ident in ran.values()) == 1
